@@ -1,0 +1,25 @@
+/**
+ * shm-queue: Python's `multiprocessing.Queue` for Node.js. A bounded FIFO in POSIX shared memory
+ * that unrelated processes open by name; crash-safe, and event-loop friendly.
+ *
+ * @packageDocumentation
+ */
+export { Queue, JoinableQueue, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_CAPACITY, MAX_MAXSIZE } from './queue.js';
+export type { CreateOptions, OpenOptions, SyncWaitOptions, WaitOptions, ShutdownOptions, QueueStats } from './queue.js';
+export { resolveCodec, CODEC_NAMES } from './codecs.js';
+export type { Codec, CodecName } from './codecs.js';
+export {
+  ShmQueueError,
+  QueueFullError,
+  QueueEmptyError,
+  QueueClosedError,
+  QueueShutdownError,
+  QueueExistsError,
+  QueueNotFoundError,
+  MessageTooLargeError,
+  CodecMismatchError,
+  QueueIncompatibleError,
+  QueueCorruptError,
+  TaskDoneError,
+} from './errors.js';
+export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
