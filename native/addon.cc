@@ -134,7 +134,14 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
       Napi::RangeError::New(env, "QueueHandle: bad capacity or codec").ThrowAsJavaScriptException();
       return;
     }
-    shmq::OpenMode om = mode == 0 ? shmq::OpenMode::kCreate : mode == 1 ? shmq::OpenMode::kOpen : shmq::OpenMode::kCreateOrOpen;
+    if (mode < 0 || mode > 3) {
+      Napi::RangeError::New(env, "QueueHandle: bad mode").ThrowAsJavaScriptException();
+      return;
+    }
+    static constexpr shmq::OpenMode kModes[] = {shmq::OpenMode::kCreate, shmq::OpenMode::kOpen, shmq::OpenMode::kCreateOrOpen,
+                                                 shmq::OpenMode::kInspect};
+    shmq::OpenMode om = kModes[mode];
+    read_only_ = om == shmq::OpenMode::kInspect;
     shmq::OpenResult r = ring_.Open(name, om, opts);
     if (r.status == shmq::kSystemError) {
       ErrnoError(env, r.syscall, r.sys_errno, "/dev/shm" + Ring::ShmPath(name)).ThrowAsJavaScriptException();
@@ -224,6 +231,18 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   }
 
   bool Guard(Napi::Env env) {
+    if (!ring_.is_open()) {
+      CodeError(env, "ERR_QUEUE_CLOSED", "the queue handle is closed").ThrowAsJavaScriptException();
+      return false;
+    }
+    if (read_only_) {
+      Napi::TypeError::New(env, "an inspect handle only supports stats(), info() and close()").ThrowAsJavaScriptException();
+      return false;
+    }
+    return true;
+  }
+
+  bool GuardOpen(Napi::Env env) {
     if (ring_.is_open()) return true;
     CodeError(env, "ERR_QUEUE_CLOSED", "the queue handle is closed").ThrowAsJavaScriptException();
     return false;
@@ -358,7 +377,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!Guard(env)) return env.Undefined();
+    if (!GuardOpen(env)) return env.Undefined();
     Napi::Object o = Napi::Object::New(env);
     o.Set("capacity", double(ring_.capacity()));
     o.Set("maxsize", ring_.maxsize());
@@ -371,7 +390,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!Guard(env)) return env.Undefined();
+    if (!GuardOpen(env)) return env.Undefined();
     shmq::Snapshot s = ring_.Stats();
     Napi::Object o = Napi::Object::New(env);
     o.Set("messages", s.count);
@@ -391,6 +410,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     o.Set("createdAt", double(s.created_at_ms));
     o.Set("segmentSize", double(s.total_size));
     o.Set("codec", s.codec);
+    o.Set("fileMode", s.file_mode);
+    o.Set("fileUid", s.file_uid);
     Napi::Array procs = Napi::Array::New(env, s.attached.size());
     for (size_t i = 0; i < s.attached.size(); i++) {
       Napi::Object p = Napi::Object::New(env);
@@ -503,6 +524,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
 
   Ring ring_;
   bool created_ = false;
+  bool read_only_ = false;
   using CleanupHook = Napi::Env::CleanupHook<void (*)(QueueHandle*), QueueHandle>;
   CleanupHook cleanup_hook_;
   int last_status_ = 0;

@@ -236,23 +236,24 @@ OpenResult Ring::Open(const std::string& name, OpenMode mode, const CreateOption
     }
     // kCreateOrOpen and someone else created it first: open theirs.
   }
+  bool writable = mode != OpenMode::kInspect;
   Fd f;
-  f.fd = shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
+  f.fd = shm_open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
   if (f.fd < 0) {
     r.status = kSystemError;
     r.sys_errno = errno;
     r.syscall = "shm_open";
     return r;
   }
-  r = MapAndValidate(f.fd, name);
-  if (r.status == kOk && Lock(-1) == kOk) {
+  r = MapAndValidate(f.fd, name, writable);
+  if (r.status == kOk && writable && Lock(-1) == kOk) {
     AttachLocked();
     Unlock();
   }
   return r;
 }
 
-OpenResult Ring::MapAndValidate(int fd, const std::string& name) {
+OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) {
   OpenResult r;
   auto fail = [&](int status, const std::string& msg) {
     r.status = status;
@@ -287,7 +288,7 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name) {
     }
     usleep(1000);
   }
-  void* p = mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* p = mmap(nullptr, st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
     r.status = kSystemError;
     r.sys_errno = errno;
@@ -333,6 +334,9 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name) {
   maxsize_ = maxsize;
   flags_ = flags;
   codec_ = codec;
+  read_only_ = !writable;
+  file_mode_ = st.st_mode & 07777;
+  file_uid_ = st.st_uid;
   return r;
 }
 
@@ -803,7 +807,15 @@ Snapshot Ring::Stats() {
   s.not_empty_waiters = h->not_empty_waiters.load();
   s.not_full_waiters = h->not_full_waiters.load();
   s.codec = codec_;
-  if (Lock(1000) == kOk) {
+  s.file_mode = file_mode_;
+  s.file_uid = file_uid_;
+  if (read_only_) {
+    // No lock (we may not have write access to it): copy the table and report the live entries.
+    for (const auto& slot : h->attached) {
+      AttachSlot copy = slot;
+      if (copy.pid > 0 && ProcessStartTime(copy.pid) == copy.start_time) s.attached.push_back(copy);
+    }
+  } else if (Lock(1000) == kOk) {
     for (auto& slot : h->attached) {
       AttachSlot copy = slot;
       if (copy.pid == 0) continue;

@@ -105,7 +105,9 @@ enum Status : int {
 /** What a waiter waits for. */
 enum class Event { kNotEmpty, kNotFull, kAllDone };
 
-enum class OpenMode { kCreate, kOpen, kCreateOrOpen };
+/** kInspect maps the segment read-only and does not attach: for `shm-queue ls/stat`, which must
+ *  neither change a queue nor need write access to it. Only Stats() may be called on it. */
+enum class OpenMode { kCreate, kOpen, kCreateOrOpen, kInspect };
 
 struct CreateOptions {
   uint64_t capacity = 1 << 20;
@@ -129,7 +131,8 @@ struct Snapshot {
   uint32_t count, maxsize, flags, shutdown, version, creator_uid, not_empty_waiters, not_full_waiters;
   int32_t creator_pid;
   std::string codec;
-  std::vector<AttachSlot> attached;  // live processes only (filled by Ring::Attached)
+  std::vector<AttachSlot> attached;  // live processes only
+  uint32_t file_mode, file_uid;      // of the /dev/shm file
 };
 
 /** Milliseconds: < 0 waits forever, 0 does not wait. */
@@ -203,7 +206,7 @@ class Ring {
   int Corrupt(const std::string& what);
   void AttachLocked();
   void DetachLocked();
-  OpenResult MapAndValidate(int fd, const std::string& name);
+  OpenResult MapAndValidate(int fd, const std::string& name, bool writable);
 
   Header* header_ = nullptr;
   uint8_t* data_ = nullptr;
@@ -217,6 +220,8 @@ class Ring {
   uint64_t needed_ = 0;
   std::string last_error_;
   bool attached_ = false;
+  bool read_only_ = false;
+  uint32_t file_mode_ = 0, file_uid_ = 0;
 };
 
 /** Start time of a process from /proc, 0 when it does not exist. */

@@ -34,6 +34,8 @@ export const enum OpenMode {
   Create = 0,
   Open = 1,
   CreateOrOpen = 2,
+  /** Read-only, not attached: only stats(), info() and close() work. */
+  Inspect = 3,
 }
 
 export interface NativeInfo {
@@ -63,6 +65,8 @@ export interface NativeStats {
   createdAt: number;
   segmentSize: number;
   codec: string;
+  fileMode: number;
+  fileUid: number;
   attached: { pid: number; handles: number }[];
 }
 

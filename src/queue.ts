@@ -109,6 +109,9 @@ export interface QueueStats {
   segmentSize: number;
   /** Codec name stored in the segment. */
   codec: string;
+  /** Permission bits and owner uid of the segment file. */
+  fileMode: number;
+  fileUid: number;
   /** Live processes that have the queue open, with how many handles each. */
   attached: { pid: number; handles: number }[];
 }
