@@ -408,6 +408,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     o.Set("creatorUid", s.creator_uid);
     o.Set("creatorPid", s.creator_pid);
     o.Set("createdAt", double(s.created_at_ms));
+    o.Set("lastAttachAt", double(s.last_attach_ms));
+    o.Set("lastDetachAt", double(s.last_detach_ms));
     o.Set("segmentSize", double(s.total_size));
     o.Set("codec", s.codec);
     o.Set("fileMode", s.file_mode);

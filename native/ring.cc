@@ -39,6 +39,12 @@ constexpr uint32_t kFutexWaiters = 0x80000000;
 
 inline uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
 
+uint64_t WallMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t NowMs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -796,6 +802,8 @@ Snapshot Ring::Stats() {
   s.gets = h->gets.load();
   s.recoveries = h->recoveries.load();
   s.created_at_ms = h->created_at_ms;
+  s.last_attach_ms = h->last_attach_ms;
+  s.last_detach_ms = h->last_detach_ms;
   s.total_size = map_size_;
   s.count = h->count.load();
   s.maxsize = maxsize_;
@@ -831,6 +839,7 @@ Snapshot Ring::Stats() {
 }
 
 void Ring::AttachLocked() {
+  header_->last_attach_ms = WallMs();
   int32_t self = getpid();
   uint64_t start = ProcessStartTime(self);
   AttachSlot* free_slot = nullptr;
@@ -851,6 +860,7 @@ void Ring::AttachLocked() {
 }
 
 void Ring::DetachLocked() {
+  header_->last_detach_ms = WallMs();
   int32_t self = getpid();
   uint64_t start = ProcessStartTime(self);
   for (auto& slot : header_->attached) {

@@ -80,7 +80,11 @@ struct alignas(64) Header {
   alignas(64) std::atomic<uint32_t> all_done_seq;
   std::atomic<uint32_t> all_done_waiters;
 
-  alignas(64) AttachSlot attached[kMaxAttached];
+  // Guarded by `mutex`. Wall-clock ms of the last attach / detach, for `shm-queue gc` (a process
+  // killed without detaching is only noticed later, when its slot is pruned).
+  alignas(64) uint64_t last_attach_ms;
+  uint64_t last_detach_ms;
+  AttachSlot attached[kMaxAttached];
 };
 
 constexpr uint32_t kShutdownGraceful = 1;
@@ -127,7 +131,7 @@ struct OpenResult {
 
 /** A consistent-enough snapshot for stats() and the CLI (lock-free reads of atomics). */
 struct Snapshot {
-  uint64_t head, tail, capacity, unfinished, puts, gets, recoveries, created_at_ms, total_size;
+  uint64_t head, tail, capacity, unfinished, puts, gets, recoveries, created_at_ms, total_size, last_attach_ms, last_detach_ms;
   uint32_t count, maxsize, flags, shutdown, version, creator_uid, not_empty_waiters, not_full_waiters;
   int32_t creator_pid;
   std::string codec;

@@ -63,6 +63,8 @@ export interface NativeStats {
   creatorUid: number;
   creatorPid: number;
   createdAt: number;
+  lastAttachAt: number;
+  lastDetachAt: number;
   segmentSize: number;
   codec: string;
   fileMode: number;

@@ -106,6 +106,9 @@ export interface QueueStats {
   creatorUid: number;
   creatorPid: number;
   createdAt: number;
+  /** Wall-clock ms of the last open and the last close of a handle, by any process (0 = never). */
+  lastAttachAt: number;
+  lastDetachAt: number;
   segmentSize: number;
   /** Codec name stored in the segment. */
   codec: string;
