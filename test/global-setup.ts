@@ -1,9 +1,27 @@
 import { readdirSync, rmSync } from 'node:fs';
+import type { TestProject } from 'vitest/node';
 
-/** Prefix of every queue name the suite creates, so teardown can find leftovers. */
-export const TEST_PREFIX = 'vt-';
+/** Queue names of every test start with `vt-<pid of the vitest process>-`. Several vitest runs
+ *  (several checkouts, CI) may share /dev/shm, so each run only ever removes its own segments,
+ *  plus leftovers of runs whose vitest process is gone. */
+const RUN_PREFIX = `vt-${process.pid}-`;
 
-function removeLeftovers(): string[] {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testPrefix: string;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function removeSegments(select: (queueName: string) => boolean): string[] {
   let entries: string[] = [];
   try {
     entries = readdirSync('/dev/shm');
@@ -12,21 +30,27 @@ function removeLeftovers(): string[] {
   }
   const removed: string[] = [];
   for (const entry of entries) {
-    if (entry.startsWith(`shm-queue.${TEST_PREFIX}`)) {
-      rmSync(`/dev/shm/${entry}`, { force: true });
-      removed.push(entry);
-    }
+    if (!entry.startsWith('shm-queue.vt-')) continue;
+    const queueName = entry.slice('shm-queue.'.length);
+    if (!select(queueName)) continue;
+    rmSync(`/dev/shm/${entry}`, { force: true });
+    removed.push(queueName);
   }
   return removed;
 }
 
-export function setup(): void {
-  removeLeftovers();
+export function setup(project: TestProject): void {
+  project.provide('testPrefix', RUN_PREFIX);
+  // Leftovers of earlier runs that died (their runner pid is the second field of the name).
+  removeSegments((name) => {
+    const runner = Number(name.split('-')[1]);
+    return Number.isInteger(runner) && runner !== process.pid && !alive(runner);
+  });
 }
 
-/** Runs after every file, pass or fail: the suite must leave nothing under /dev/shm. */
+/** Runs after every file, pass or fail: the suite must leave nothing of its own under /dev/shm. */
 export function teardown(): void {
-  const removed = removeLeftovers();
+  const removed = removeSegments((name) => name.startsWith(RUN_PREFIX));
   if (removed.length > 0) {
     // Each test removes its own queues; a leftover means a test forgot to, which is a bug to fix.
     console.warn(`global teardown removed ${removed.length} leftover segment(s): ${removed.join(', ')}`);

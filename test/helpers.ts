@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { Queue } from '../src/index.js';
-import { TEST_PREFIX } from './global-setup.js';
 
 /** file:// URL of the built package entry, for child processes (they run plain node, no TS). */
 export const DIST = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
@@ -13,7 +12,7 @@ const created = new Set<string>();
 
 /** A queue name unique to this test run; unlinked after the file's tests, pass or fail. */
 export function uniqueName(label = 'q'): string {
-  const name = `${TEST_PREFIX}${label}-${process.pid}-${++counter}`;
+  const name = `${inject('testPrefix')}${label}-${process.pid}-${++counter}`;
   created.add(name);
   return name;
 }
@@ -40,7 +39,30 @@ export interface ChildResult {
  */
 export function spawnNode(code: string, args: unknown = null, options: { stdin?: boolean } = {}): ChildProcess {
   const source = `import * as shm from ${JSON.stringify(DIST)};\nconst { Queue, JoinableQueue } = shm;\nconst ARGS = ${JSON.stringify(args)};\n${code}`;
-  return spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  track(child);
+  return child;
+}
+
+interface Tracked {
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout: string;
+  stderr: string;
+}
+const tracked = new WeakMap<ChildProcess, Tracked>();
+
+/** Records a child's output and end from the moment it is spawned, so that a later `collect()`
+ *  never waits for an 'exit' event that has already been emitted. */
+function track(child: ChildProcess): Tracked {
+  let t = tracked.get(child);
+  if (t) return t;
+  const state: Tracked = { stdout: '', stderr: '', closed: Promise.resolve({ code: null, signal: null }) };
+  child.stdout?.on('data', (d: Buffer | string) => (state.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer | string) => (state.stderr += d.toString()));
+  state.closed = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  tracked.set(child, state);
+  t = state;
+  return t;
 }
 
 /** Runs `code` (see {@link spawnNode}) to completion; kills it after `timeoutMs`. */
@@ -49,48 +71,45 @@ export function runNode(code: string, args: unknown = null, timeoutMs = 30_000):
   return collect(child, timeoutMs);
 }
 
-export function collect(child: ChildProcess, timeoutMs = 30_000): Promise<ChildResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      // 'exit' can come before the pipes are drained; 'close' follows once they are.
-      child.on('close', () => resolve({ code, signal, stdout, stderr }));
-      if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) resolve({ code, signal, stdout, stderr });
-    });
-  });
+/** Waits for a child to end (kills it after `timeoutMs`) and returns its whole output. */
+export async function collect(child: ChildProcess, timeoutMs = 30_000): Promise<ChildResult> {
+  const t = track(child);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await t.closed;
+  clearTimeout(timer);
+  return { code, signal, stdout: t.stdout, stderr: t.stderr };
 }
 
-/** Reads newline-delimited JSON lines from a child's stdout, one at a time. */
+/** Reads newline-delimited JSON lines from a child's stdout, one at a time. Rejects (with the
+ *  child's exit status and stderr) instead of hanging when the child ends without the line. */
 export function lineReader(child: ChildProcess): () => Promise<unknown> {
   let buffer = '';
-  const waiting: ((line: string) => void)[] = [];
+  let stderr = '';
+  let ended: string | null = null;
+  const waiting: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
   const lines: string[] = [];
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    buffer += d;
+  child.stderr?.on('data', (d: Buffer | string) => (stderr += d.toString()));
+  child.stdout?.on('data', (d: Buffer | string) => {
+    buffer += d.toString();
     let i: number;
     while ((i = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, i);
       buffer = buffer.slice(i + 1);
       const w = waiting.shift();
-      if (w) w(line);
+      if (w) w.resolve(line);
       else lines.push(line);
     }
+  });
+  child.on('close', (code, signal) => {
+    ended = `child ended (code ${code}, signal ${signal}) before writing a line; stderr:\n${stderr}`;
+    for (const w of waiting.splice(0)) w.reject(new Error(ended));
   });
   return () =>
     new Promise((resolve, reject) => {
       const line = lines.shift();
       if (line !== undefined) return resolve(JSON.parse(line));
-      const onExit = (): void => reject(new Error('child exited before writing a line'));
-      child.once('exit', onExit);
-      waiting.push((l) => {
-        child.off('exit', onExit);
-        resolve(JSON.parse(l));
-      });
+      if (ended !== null) return reject(new Error(ended));
+      waiting.push({ resolve: (l) => resolve(JSON.parse(l)), reject });
     });
 }
 
