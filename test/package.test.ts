@@ -198,6 +198,28 @@ describe.each([
   });
 });
 
+// The fallback: the tarball carries what a compile needs (binding.gyp, native sources,
+// node-addon-api as a dependency), and --build-from-source forces it even though a prebuild fits.
+describe('installed from the tarball with --build-from-source (build tools present)', () => {
+  const project = join(work, 'from-source');
+
+  it('compiles build/Release and loads it instead of the prebuild', async () => {
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }));
+    const r = await run(process.execPath, [npmCli(), 'install', tarball, '--build-from-source', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'], project, buildEnv());
+    timings['install --build-from-source'] = r.ms;
+    ok(r, 'npm install --build-from-source');
+    const installed = join(project, 'node_modules', 'shm-queue');
+    const binary = join(installed, 'build', 'Release', 'shm_queue.node');
+    expect(existsSync(binary)).toBe(true);
+    const loaded = ok(
+      await run(process.execPath, ['-e', `const { Queue } = require('shm-queue'); console.log(typeof Queue.create, require('node-gyp-build').path(${JSON.stringify(installed)}))`], project, cleanEnv()),
+      'load the compiled addon',
+    );
+    expect(loaded.stdout.trim()).toBe(`function ${binary}`);
+  }, 120_000);
+});
+
 // Keep the staged inputs honest: each entry of package.json "files" must exist in the stage.
 it('stages every entry of package.json "files"', () => {
   const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { files: string[] };
