@@ -4,7 +4,8 @@
 // labelled .musl.node would install fine and then fail to load on Alpine).
 //
 //   node scripts/verify-prebuilds.mjs [dir]            the binary this machine builds must be there
-//   node scripts/verify-prebuilds.mjs --release [dir]  every binary the release ships must be there
+//   node scripts/verify-prebuilds.mjs --release [dir]  every binary the release ships must be there,
+//                                                      glibc ones needing no glibc newer than 2.31
 //
 // Exits 1 listing every problem; unexpected files in prebuilds/ are problems too (a stale binary
 // from an older naming scheme would ship and might be the one node-gyp-build picks).
@@ -20,6 +21,12 @@ export const RELEASE_TARGETS = [
   { platform: 'linux', arch: 'arm64', libc: 'musl' },
 ];
 
+/**
+ * The newest glibc a released glibc binary may need: release.yml builds them on Debian 11
+ * (glibc 2.31); a binary built on a newer system would fail to load on older ones.
+ */
+export const RELEASE_GLIBC_FLOOR = '2.31';
+
 /** ELF e_machine values of the CPUs we ship. */
 const ELF_MACHINE = { x64: 0x3e, arm64: 0xb7 };
 
@@ -34,7 +41,7 @@ export function hostTarget() {
 }
 
 /** Problems with one binary, or [] when it looks right. */
-function checkBinary(file, target) {
+function checkBinary(file, target, maxGlibc) {
   const bytes = readFileSync(file);
   if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46) return [`${file}: not an ELF file`];
   const problems = [];
@@ -47,17 +54,24 @@ function checkBinary(file, target) {
   const glibc = bytes.includes('libc.so.6\0');
   if (target.libc === 'musl' && !musl) problems.push(`${file}: named musl but does not link musl's libc`);
   if (target.libc === 'glibc' && !glibc) problems.push(`${file}: named glibc but does not link libc.so.6`);
+  if (target.libc === 'glibc' && maxGlibc) {
+    // Symbol versions it needs (GLIBC_2.34, ...) are strings in .gnu.version_r's string table.
+    const minor = (v) => Number(v.split('.')[1]);
+    const needed = [...bytes.toString('latin1').matchAll(/GLIBC_2\.(\d+)/g)].map((m) => Number(m[1]));
+    const newest = Math.max(0, ...needed);
+    if (newest > minor(maxGlibc)) problems.push(`${file}: needs GLIBC_2.${newest}, newer than the ${maxGlibc} the release supports`);
+  }
   return problems;
 }
 
 /** Every problem with `root`/prebuilds for `targets`; [] when all is well. */
-export function verifyPrebuilds(root, targets) {
+export function verifyPrebuilds(root, targets, { maxGlibc } = {}) {
   const problems = [];
   const expected = new Set(targets.map(prebuildPath));
   for (const target of targets) {
     const file = join(root, prebuildPath(target));
     if (!existsSync(file)) problems.push(`missing ${prebuildPath(target)}`);
-    else problems.push(...checkBinary(file, target));
+    else problems.push(...checkBinary(file, target, maxGlibc));
   }
   const dir = join(root, 'prebuilds');
   for (const tuple of existsSync(dir) ? readdirSync(dir) : []) {
@@ -73,7 +87,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const release = args.includes('--release');
   const root = resolve(args.find((a) => !a.startsWith('--')) ?? '.');
   const targets = release ? RELEASE_TARGETS : [hostTarget()];
-  const problems = verifyPrebuilds(root, targets);
+  const problems = verifyPrebuilds(root, targets, { maxGlibc: release ? RELEASE_GLIBC_FLOOR : undefined });
   if (problems.length > 0) {
     console.error(`prebuilds in ${root} are not ready:\n  ${problems.join('\n  ')}`);
     if (!release) console.error('Run `npm run prebuildify` first.');
