@@ -186,9 +186,9 @@ export function formatDuration(ms: number): string {
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Parses `30s`, `10m`, `1h`, `2d`, `1w`, `500ms`, `1.5h` into milliseconds; throws UsageError. */
-export function parseDuration(text: string, option: string): number {
+export function parseDuration(text: string, option: string, command?: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${option} must be a number followed by a unit (ms, s, m, h, d, w), like 30s, 10m, 1h or 2d. Received '${text}'`);
+  if (!m) throw new UsageError(`${option} must be a number followed by a unit (ms, s, m, h, d, w), like 30s, 10m, 1h or 2d. Received '${text}'`, command);
   return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] as number));
 }
 
@@ -269,7 +269,10 @@ function parse(command: string, args: string[], options: OptionSpec): Parsed | '
     parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed;
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(e.message, command);
+    if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
+      const unknown = /^Unknown option '([^']*)'/.exec(e.message);
+      throw new UsageError(unknown ? `unknown option '${unknown[1]}'` : e.message, command);
+    }
     throw error;
   }
   return parsed.values['help'] ? 'help' : parsed;
@@ -450,8 +453,15 @@ function cmdRm(args: string[], io: CliIO): number {
   let failed = false;
   for (const name of names) {
     let note = '';
-    try {
-      const s = inspectQueue(name);
+    // Listing this one name classifies an unreadable segment instead of throwing.
+    const entry = listQueues({ filter: (n) => n === name })[0];
+    if (entry === undefined) {
+      io.err(`shm-queue rm: no queue '${name}'`);
+      failed = true;
+      continue;
+    }
+    if (entry.ok) {
+      const s = entry.stats;
       if (s.attached.length > 0) {
         const who = `${plural(s.attached.length, 'live process')} (pid ${s.attached.map((a) => a.pid).join(', ')})`;
         if (!force) {
@@ -461,19 +471,14 @@ function cmdRm(args: string[], io: CliIO): number {
         }
         note = ` (${who} still ha${s.attached.length === 1 ? 's' : 've'} it open)`;
       }
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      if (e.code === 'ERR_QUEUE_NOT_FOUND') {
-        io.err(`shm-queue rm: no queue '${name}'`);
-        failed = true;
-        continue;
-      }
+    } else {
+      const why = SHORT_REASON[entry.reason];
       if (!force) {
-        io.err(`shm-queue rm: refusing to remove '${name}': it cannot be read, so whether processes use it is unknown (${e.message}). Use --force to remove it anyway.`);
+        io.err(`shm-queue rm: refusing to remove '${name}': it cannot be read (${why}), so whether processes use it is unknown. Use --force to remove it anyway.`);
         failed = true;
         continue;
       }
-      note = ' (unreadable segment)';
+      note = ` (unreadable: ${why})`;
     }
     try {
       if (Queue.unlink(name)) io.out(`removed ${name}${note}`);
@@ -495,7 +500,10 @@ interface GcDecision {
   action: 'removed' | 'would-remove' | 'kept-nonempty' | 'in-use' | 'recent' | 'unreadable' | 'failed';
   messages?: number;
   idleMs?: number;
-  reason?: string;
+  /** With 'unreadable': the {@link UnreadableReason}. */
+  reason?: UnreadableReason;
+  /** With 'unreadable' and 'failed': what went wrong. */
+  message?: string;
 }
 
 function cmdGc(args: string[], io: CliIO): number {
@@ -507,7 +515,7 @@ function cmdGc(args: string[], io: CliIO): number {
   });
   if (p === 'help') return help('gc', io);
   const olderThanText = (p.values['older-than'] as string | undefined) ?? '1h';
-  const olderThan = parseDuration(olderThanText, '--older-than');
+  const olderThan = parseDuration(olderThanText, '--older-than', 'gc');
   const dryRun = p.values['dry-run'] === true;
   const includeNonempty = p.values['include-nonempty'] === true;
   const json = p.values['json'] === true;
@@ -522,7 +530,7 @@ function cmdGc(args: string[], io: CliIO): number {
   };
   for (const entry of listQueues({ filter: match })) {
     if (!entry.ok) {
-      decisions.push({ name: entry.name, action: 'unreadable', reason: `${SHORT_REASON[entry.reason]}: ${entry.message}` });
+      decisions.push({ name: entry.name, action: 'unreadable', reason: entry.reason, message: entry.message });
       continue;
     }
     let d = consider(entry.stats, io.now());
@@ -534,7 +542,7 @@ function cmdGc(args: string[], io: CliIO): number {
       } catch (error) {
         const e = error as NodeJS.ErrnoException;
         if (e.code === 'ERR_QUEUE_NOT_FOUND') continue;
-        d = { name: entry.name, action: 'failed', reason: e.message };
+        d = { name: entry.name, action: 'failed', message: e.message };
       }
     }
     decisions.push(d);
@@ -549,16 +557,17 @@ function cmdGc(args: string[], io: CliIO): number {
       } else if (d.action === 'kept-nonempty') {
         io.out(`kept ${d.name} (${ago(d)}, but it holds ${plural(d.messages ?? 0, 'message')}; --include-nonempty removes it)`);
       } else if (d.action === 'unreadable') {
-        io.out(`skipped ${d.name} (unreadable: ${d.reason}; 'shm-queue rm --force ${d.name}' removes it)`);
+        const why = d.reason ? SHORT_REASON[d.reason] : 'unreadable';
+        io.out(`skipped ${d.name} (unreadable: ${why}; 'shm-queue stat ${d.name}' says more, 'shm-queue rm --force ${d.name}' removes it)`);
       } else if (d.action === 'failed') {
-        io.err(`shm-queue gc: cannot remove '${d.name}': ${d.reason}`);
+        io.err(`shm-queue gc: cannot remove '${d.name}': ${d.message}`);
       }
     }
     const count = (a: GcDecision['action']): number => decisions.filter((d) => d.action === a).length;
     const removed = dryRun ? count('would-remove') : count('removed');
     io.out(
       `gc: ${dryRun ? 'would remove' : 'removed'} ${plural(removed, 'queue')} idle longer than ${olderThanText}; ` +
-        `kept ${count('kept-nonempty')} holding messages, ${count('in-use')} in use, ${count('recent')} idle for less, ${count('unreadable')} unreadable`,
+        `kept ${count('kept-nonempty')} with messages, ${count('in-use')} in use, ${count('recent')} idle for less, ${count('unreadable')} unreadable`,
     );
   }
   return decisions.some((d) => d.action === 'failed') ? EXIT_FAILURE : EXIT_OK;
