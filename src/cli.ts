@@ -245,7 +245,8 @@ function time(ms: number, now: number): string {
 }
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (n === 1) return `${n} ${word}`;
+  return `${n} ${word}${/(s|ss|sh|ch|x)$/.test(word) ? 'es' : 's'}`;
 }
 
 function attachedText(s: QueueInspection): string {
@@ -347,14 +348,14 @@ function cmdStat(args: string[], io: CliIO): number {
       return EXIT_OK;
     }
     const now = io.now();
-    const pct = s.capacity > 0 ? ` (${((100 * s.bytesUsed) / s.capacity).toFixed(1)}%)` : '';
+    const pct = s.capacity > 0 ? `, ${((100 * s.bytesUsed) / s.capacity).toFixed(1)}%` : '';
     const rows: [string, string][] = [
       ['queue', s.name],
       ['path', s.path],
       ['kind', s.joinable ? `JoinableQueue (${s.unfinishedTasks} unfinished tasks)` : 'Queue'],
       ['codec', s.codec],
       ['messages', s.maxsize === 0 ? `${s.messages} (no maxsize: bounded by bytes)` : `${s.messages} of maxsize ${s.maxsize}`],
-      ['bytes used', `${s.bytesUsed} of ${s.capacity} (${formatBytes(s.bytesUsed)} of ${formatBytes(s.capacity)})${pct}`],
+      ['bytes used', `${s.bytesUsed} of ${s.capacity} (${formatBytes(s.bytesUsed)} of ${formatBytes(s.capacity)}${pct})`],
       ['puts / gets', `${s.puts} / ${s.gets}`],
       ['attached', `${attachedText(s)}${s.attached.length > 0 ? '' : ' (orphan: no live process has it open)'}`],
       ['waiting', `${plural(s.waitingConsumers, 'consumer')}, ${plural(s.waitingProducers, 'producer')}`],
