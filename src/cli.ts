@@ -488,7 +488,9 @@ function cmdRm(args: string[], io: CliIO): number {
         failed = true;
       }
     } catch (error) {
-      io.err(`shm-queue rm: cannot remove '${name}': ${(error as Error).message}`);
+      const e = error as NodeJS.ErrnoException;
+      const why = e.code === 'EACCES' || e.code === 'EPERM' ? `${e.code}: permission denied; only its owner (or root) may remove it from /dev/shm` : e.message;
+      io.err(`shm-queue rm: cannot remove '${name}': ${why}`);
       failed = true;
     }
   }

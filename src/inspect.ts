@@ -334,7 +334,9 @@ export function peekQueue(name: string, options?: PeekOptions): PeekResult {
   } catch (error) {
     const r = classifySystemError(valid, error as NodeJS.ErrnoException);
     if (r === 'missing') throw new QueueNotFoundError(`queue '${valid}' does not exist (no ${segmentPath(valid)})`);
-    if (r.reason === 'permission-denied') r.message = r.message.replace('reading', 'opening (peek needs read-write access to take the lock of)');
+    if (r.reason === 'permission-denied') {
+      r.message = `${r.code}: permission denied opening queue '${valid}' read-write (${segmentPath(valid)}); peek takes the queue's lock, so it needs read and write access: run as its owner (or root)`;
+    }
     throw problemError(valid, r);
   }
   try {

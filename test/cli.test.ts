@@ -280,6 +280,32 @@ describe('shm-queue rm', () => {
   });
 });
 
+describe('shm-queue as another user', () => {
+  // Root reads everything, so permission errors need a real unprivileged user: run the command
+  // through setpriv as 'nobody' when the suite runs as root and setpriv exists.
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  const canDrop = process.getuid?.() === 0 && setpriv !== undefined;
+
+  it.skipIf(!canDrop)('lists a queue it may not read as permission denied; stat, peek and rm exit 1 saying so', async () => {
+    const secret = uniqueName('perm');
+    const shared = uniqueName('perm');
+    Queue.create(secret, { mode: 0o600 }).close();
+    Queue.create(shared, { mode: 0o644 }).close();
+    const asNobody = (...args: string[]): Promise<ChildResult> =>
+      collect(spawn(setpriv as string, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 20_000);
+    const pattern = `${secret.slice(0, secret.lastIndexOf('-'))}-*`;
+    const [ls, stat, statShared, peek, rm] = await Promise.all([asNobody('ls', pattern), asNobody('stat', secret), asNobody('stat', shared), asNobody('peek', shared), asNobody('rm', '--force', secret)]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(new RegExp(`^${secret} .* unreadable: permission denied$`, 'm'));
+    expect(ls.stdout).toMatch(new RegExp(`^${shared} .* orphan$`, 'm'));
+    expect([stat.code, stat.stderr]).toEqual([1, expect.stringMatching(/^shm-queue stat: EACCES: permission denied reading queue/)]);
+    expect(statShared.code).toBe(0); // mode 0644: read-only inspection works
+    expect([peek.code, peek.stderr]).toEqual([1, expect.stringMatching(/^shm-queue peek: EACCES: .* peek takes the queue's lock, so it needs read and write access/)]);
+    expect([rm.code, rm.stderr]).toEqual([1, expect.stringMatching(/^shm-queue rm: cannot remove '.*': E(ACCES|PERM): permission denied; only its owner \(or root\) may remove it/)]);
+    expect(segmentExists(secret)).toBe(true);
+  });
+});
+
 describe('shm-queue gc', () => {
   it('removes idle empty queues, keeps busy, recent and non-empty ones, and --dry-run removes nothing', async () => {
     const label = `gc${process.pid}`;
