@@ -109,7 +109,7 @@ Exit code 1 if the queue does not exist or cannot be read (the message says why)
 
 Print the next N messages of queue NAME, oldest first, without removing them. Messages are
 decoded with the queue's codec when it is a built-in one (msgpack, v8, json, string); 'raw'
-and custom codecs are shown as a hex and UTF-8 preview of their bytes.
+and custom codecs are shown as a hex and ASCII preview of their first bytes.
 
 Options:
   -n, --count N      how many messages (default 10)
