@@ -23,3 +23,5 @@ export {
   TaskDoneError,
 } from './errors.js';
 export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
+export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect.js';
+export type { QueueInspection, QueueListEntry, ListedQueue, UnreadableQueue, UnreadableReason, ListOptions, PeekOptions, PeekResult, PeekedMessage } from './inspect.js';
