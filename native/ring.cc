@@ -146,6 +146,8 @@ uint64_t ProcessStartTime(int32_t pid) {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   char* p = strrchr(buf, ')');
   if (!p) return 0;
+  // Field 3 is the state: a zombie (Z) or dead (X) process has let go of everything already.
+  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return 0;
   int field = 2;
   for (p++; *p && field < 22; p++) {
     if (*p == ' ') field++;
@@ -829,6 +831,7 @@ Snapshot Ring::Stats() {
       if (copy.pid == 0) continue;
       if (ProcessStartTime(copy.pid) != copy.start_time) {
         slot = AttachSlot{};  // pruned: that process is gone (or its pid was recycled)
+        h->last_detach_ms = WallMs();  // when its death was noticed: the best bound we have
         continue;
       }
       s.attached.push_back(copy);
@@ -849,7 +852,7 @@ void Ring::AttachLocked() {
       attached_ = true;
       return;
     }
-    if (slot.pid != 0 && ProcessStartTime(slot.pid) != slot.start_time) slot = AttachSlot{};
+    if (slot.pid != 0 && ProcessStartTime(slot.pid) != slot.start_time) slot = AttachSlot{};  // a dead process
     if (slot.pid == 0 && !free_slot) free_slot = &slot;
   }
   if (free_slot) {
