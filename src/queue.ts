@@ -411,15 +411,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     if (!handle) return;
     this.#handle = null;
     const error = this.#closedError();
-    for (const kind of ['get', 'put', 'join'] as const) {
-      const list = this.#pending[kind];
-      this.#pending[kind] = [];
-      for (const op of list) {
-        op.cleanup();
-        op.reject(error);
-      }
-    }
-    this.#pendingCount = 0;
+    for (const kind of ['get', 'put', 'join'] as const) this.#rejectAll(kind, error);
     handle.close();
   }
 
@@ -841,19 +833,19 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   #onEvent(event: NativeEvent, status: number): void {
     if (this.#handle === null) return;
     const kind: PendingKind = event === NativeEvent.NotEmpty ? 'get' : event === NativeEvent.NotFull ? 'put' : 'join';
-    if (status === S.corrupt) {
-      const error = this.#statusError(S.corrupt, 'get', 0);
-      for (const op of [...this.#pending[kind]]) {
-        if (this.#pending[kind].includes(op)) {
-          op.cleanup();
-          this.#pending[kind].splice(this.#pending[kind].indexOf(op), 1);
-          this.#pendingChanged(-1);
-          op.reject(error);
-        }
-      }
-      return;
+    if (status === S.corrupt) this.#rejectAll(kind, this.#statusError(S.corrupt, 'get', 0));
+    else this.#service(kind);
+  }
+
+  /** Settles every pending operation of `kind` with `error`. */
+  #rejectAll(kind: PendingKind, error: Error): void {
+    const list = this.#pending[kind];
+    this.#pending[kind] = [];
+    this.#pendingChanged(-list.length);
+    for (const op of list) {
+      op.cleanup();
+      op.reject(error);
     }
-    this.#service(kind);
   }
 
   /** Completes pending operations of `kind` in FIFO order while they can complete, then re-arms. */
