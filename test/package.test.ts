@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_PREFIX } from './global-setup.js';
+import { uniqueName } from './helpers.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'shm-queue-pack-'));
@@ -187,7 +187,7 @@ describe.each([
   });
 
   it('moves a value between two processes: import in one, require in the other', async () => {
-    const name = `${TEST_PREFIX}pack-${process.pid}-${flags.length}`;
+    const name = uniqueName(`pack${flags.length}`);
     const producer = `import { Queue } from 'shm-queue';
       const q = Queue.create(${JSON.stringify(name)}, { maxsize: 4 });
       q.putSync({ from: 'esm', pid: process.pid, at: new Date(0), big: 2n ** 70n });
