@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { QueueStats } from './queue.js';
 
 /** Status codes returned by native operations (negative) — see native/ring.h `Status`. */
 export interface NativeStatus {
@@ -55,30 +56,8 @@ export interface NativeInfo {
   created: boolean;
 }
 
-export interface NativeStats {
-  messages: number;
-  bytesUsed: number;
-  capacity: number;
-  maxsize: number;
-  puts: number;
-  gets: number;
-  recoveries: number;
-  unfinishedTasks: number;
-  shutdown: 'none' | 'graceful' | 'immediate';
-  waitingConsumers: number;
-  waitingProducers: number;
-  layoutVersion: number;
-  creatorUid: number;
-  creatorPid: number;
-  createdAt: number;
-  lastAttachAt: number;
-  lastDetachAt: number;
-  segmentSize: number;
-  codec: string;
-  fileMode: number;
-  fileUid: number;
-  attached: { pid: number; handles: number }[];
-}
+/** What the native `stats()` returns: the public {@link QueueStats} minus the queue name. */
+export type NativeStats = Omit<QueueStats, 'name'>;
 
 /** The ObjectWrap in native/addon.cc. Timeouts are ms; a negative timeout waits forever. */
 export interface NativeHandle {
