@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@ namespace {
 
 constexpr int64_t kWaitSliceMs = 200;    // waits wake at least this often to re-check state
 constexpr int64_t kLockSliceMs = 250;    // lock waits re-check the holder's liveness this often
+constexpr int64_t kLockFirstSliceMs = 2;  // ... and first after this long
+constexpr int64_t kLockStallMs = 15000;  // a live holder that makes no progress this long is reported
 constexpr int64_t kReadyWaitMs = 2000;   // how long an opener waits for a creator to publish READY
 constexpr uint32_t kFutexTidMask = 0x3fffffff;
 constexpr uint32_t kFutexOwnerDied = 0x40000000;
@@ -92,6 +95,55 @@ struct Fd {
 };
 
 bool ThreadAlive(pid_t tid) { return kill(tid, 0) == 0 || errno != ESRCH; }
+
+pid_t CurrentTid() {
+  static thread_local pid_t tid = pid_t(syscall(SYS_gettid));
+  return tid;
+}
+
+#ifdef __GLIBC__
+/** The __kind glibc stores for a robust, process-shared mutex (what Open() initialises). */
+int ExpectedMutexKind() {
+  static const int kind = [] {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_t m;
+    pthread_mutex_init(&m, &attr);
+    pthread_mutexattr_destroy(&attr);
+    int k = m.__data.__kind;
+    pthread_mutex_destroy(&m);
+    return k;
+  }();
+  return kind;
+}
+#endif
+
+/** Does thread `tid`'s process map the file (dev, ino)? 1 yes, 0 no, -1 unknown (unreadable). */
+int MapsFile(pid_t tid, dev_t dev, ino_t ino) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/maps", int(tid));
+  FILE* f = fopen(path, "re");
+  if (!f) return errno == ENOENT || errno == ESRCH ? 0 : -1;
+  char line[512];
+  int found = 0;
+  bool line_start = true;
+  while (fgets(line, sizeof line, f)) {
+    bool starts = line_start;
+    line_start = strchr(line, '\n') != nullptr;  // a long path spills over several reads
+    if (!starts) continue;
+    unsigned maj = 0, min = 0;
+    unsigned long long inode = 0;
+    if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 && inode == uint64_t(ino) && maj == major(dev) && min == minor(dev)) {
+      found = 1;
+      break;
+    }
+  }
+  bool read_error = ferror(f) != 0;
+  fclose(f);
+  return found ? 1 : read_error ? -1 : 0;
+}
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -227,6 +279,13 @@ OpenResult Ring::Open(const std::string& name, OpenMode mode, const CreateOption
       maxsize_ = h->maxsize;
       flags_ = h->flags;
       codec_ = options.codec;
+      struct stat st;
+      if (fstat(f.fd, &st) == 0) {
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
+      }
+      fd_ = f.fd;
+      f.fd = -1;
       r.created = true;
       if (Lock(-1) == kOk) {
         AttachLocked();
@@ -252,6 +311,10 @@ OpenResult Ring::Open(const std::string& name, OpenMode mode, const CreateOption
     return r;
   }
   r = MapAndValidate(f.fd, name, writable);
+  if (r.status == kOk) {
+    fd_ = f.fd;
+    f.fd = -1;
+  }
   if (r.status == kOk && writable && Lock(-1) == kOk) {
     AttachLocked();
     Unlock();
@@ -343,6 +406,8 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
   read_only_ = !writable;
   file_mode_ = st.st_mode & 07777;
   file_uid_ = st.st_uid;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
   return r;
 }
 
@@ -357,6 +422,8 @@ void Ring::Close() {
   munmap(header_, map_size_);
   header_ = nullptr;
   data_ = nullptr;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,6 +435,12 @@ int Ring::Corrupt(const std::string& what) {
 }
 
 int Ring::Lock(TimeoutMs timeout) {
+#ifdef __GLIBC__
+  // The mutex kind is written once by pthread_mutex_init and never changes. A scribbled kind
+  // turns the lock into another kind of mutex (non-robust, process-private, priority-protected)
+  // whose glibc code paths may wait on a private futex forever or assert(); refuse instead.
+  if (header_->mutex.__data.__kind != ExpectedMutexKind()) return Corrupt("its lock was overwritten (unknown mutex kind)");
+#endif
   // Lock waits are sliced so that a lock word naming a holder that no longer exists (a scribbled
   // word, or a robust list the kernel never processed) is noticed instead of waited on forever.
   // Critical sections are a few hundred nanoseconds, and glibc's robust mutex sleeps at once when
@@ -380,11 +453,17 @@ int Ring::Lock(TimeoutMs timeout) {
     CpuRelax();
   }
   Deadline deadline(timeout < 0 ? -1 : std::max<TimeoutMs>(timeout, 100));
-  uint32_t suspect = 0;
+  // The first slice is short so that a stale lock word is recovered within milliseconds (even by
+  // a get/put with timeout 0); later slices grow to kLockSliceMs.
+  int64_t slice = kLockFirstSliceMs;
+  uint32_t stall_tid = 0;
+  uint64_t stall_progress = 0;
+  int64_t stall_since = NowMs();
   for (;;) {
     timespec abs;
     clock_gettime(CLOCK_MONOTONIC, &abs);
-    int64_t ms = deadline.Slice(kLockSliceMs);
+    int64_t ms = deadline.Slice(slice);
+    slice = std::min<int64_t>(slice * 4, kLockSliceMs);
     abs.tv_sec += ms / 1000;
     abs.tv_nsec += (ms % 1000) * 1000000;
     if (abs.tv_nsec >= 1000000000) {
@@ -395,26 +474,54 @@ int Ring::Lock(TimeoutMs timeout) {
     if (err == 0) return kOk;
     if (err == EOWNERDEAD) return RecoverLocked();
     if (err != ETIMEDOUT) return Corrupt("the queue lock is unusable (" + std::string(strerror(err)) + ")");
-    if (deadline.expired()) return kTimedOut;
 #ifdef __GLIBC__
-    // glibc keeps the holder's thread id in the first word of a robust mutex. If the same holder is
-    // seen twice in a row and that thread does not exist, hand the lock back the way the kernel
-    // does for a robust holder that died: mark it OWNER_DIED so the next locker repairs.
+    // glibc keeps the holder's thread id in the first word of a robust mutex. If that word names no
+    // possible holder, hand the lock back the way the kernel does for a robust holder that died:
+    // mark it OWNER_DIED, so that the next locker gets EOWNERDEAD and repairs. The compare-exchange
+    // only succeeds if the word still holds the value we judged, so a lock that changed hands in
+    // between is left alone.
     auto* word = reinterpret_cast<std::atomic<uint32_t>*>(&header_->mutex.__data.__lock);
     uint32_t seen = word->load();
-    pid_t tid = pid_t(seen & kFutexTidMask);
-    if (tid == 0 || seen != suspect) {
-      suspect = seen;
-      continue;
-    }
-    if (!ThreadAlive(tid)) {
+    if (HolderGone(seen)) {
       uint32_t expected = seen;
       if (word->compare_exchange_strong(expected, kFutexOwnerDied | (seen & kFutexWaiters))) FutexWake(word, 1);
+      continue;
     }
-    suspect = 0;
+    // A live holder that keeps the lock while the queue makes no progress at all for
+    // kLockStallMs is stopped (SIGSTOP, a debugger) or is a live process named by a scribbled
+    // word: report it rather than wait forever (guarantee: lock waits are bounded).
+    uint32_t tid = seen & kFutexTidMask;
+    uint64_t progress = header_->head.load(std::memory_order_relaxed) + header_->tail.load(std::memory_order_relaxed) +
+                        header_->puts.load(std::memory_order_relaxed) + header_->gets.load(std::memory_order_relaxed);
+    if (tid != stall_tid || progress != stall_progress) {
+      stall_tid = tid;
+      stall_progress = progress;
+      stall_since = NowMs();
+    } else if (NowMs() - stall_since >= kLockStallMs) {
+      return Corrupt("its lock has been held by thread " + std::to_string(tid) + " for more than " +
+                     std::to_string(kLockStallMs / 1000) + " s without any progress (a stopped process, or a corrupt lock word)");
+    }
 #endif
+    if (deadline.expired()) return kTimedOut;
   }
 }
+
+#ifdef __GLIBC__
+bool Ring::HolderGone(uint32_t word) const {
+  if (word == 0) return false;  // free right now: just retry
+  pid_t tid = pid_t(word & kFutexTidMask);
+  // OWNER_DIED without a holder is the kernel's own hand-back, which glibc turns into EOWNERDEAD.
+  // Any other value without a holder (e.g. a lone FUTEX_WAITERS bit) is never written by glibc or
+  // the kernel and would make every locker wait forever.
+  if (tid == 0) return (word & kFutexOwnerDied) == 0;
+  if (tid == CurrentTid()) return true;  // we never lock recursively, so it is not ours
+  if (!ThreadAlive(tid)) return true;
+  // A thread that exists but whose process does not map this segment (a recycled id, a scribbled
+  // word naming e.g. pid 1, a zombie) cannot hold the lock. Unknown (no permission to read its
+  // maps) counts as "may hold it".
+  return MapsFile(tid, dev_, ino_) == 0;
+}
+#endif
 
 int Ring::RecoverLocked() {
   // We hold the lock, and its previous holder died holding it. Indices are always valid (see the

@@ -198,6 +198,7 @@ class Ring {
 
  private:
   int Lock(TimeoutMs timeout);
+  bool HolderGone(uint32_t lock_word) const;
   void Unlock();
   int Repair();
   int RecoverLocked();
@@ -226,6 +227,11 @@ class Ring {
   bool attached_ = false;
   bool read_only_ = false;
   uint32_t file_mode_ = 0, file_uid_ = 0;
+  // The segment file, kept open to re-check its size on recovery; its identity, to recognise it
+  // in another process's /proc/PID/maps.
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
 
 /** Start time of a process from /proc, 0 when it does not exist. */
