@@ -554,7 +554,9 @@ int Ring::Repair() {
     uint32_t len = LoadU32(data_ + pos), flags = LoadU32(data_ + pos + 4);
     uint64_t rec = (flags & kRecordFlagWrap) ? capacity_ - pos : kRecordHeaderSize + Align8(len);
     if (!(flags & kRecordFlagWrap) && (len > max_payload() || pos + rec > capacity_)) return Corrupt("a record has an impossible length");
-    if (cursor + rec > tail) return Corrupt("a record runs past the tail");
+    // Compare with the room left, not `cursor + rec > tail`: with indices scribbled near 2^64 the
+    // sum wraps, the check passes and the walk runs on for up to 2^61 steps.
+    if (rec > tail - cursor) return Corrupt("a record runs past the tail");
     if (!(flags & kRecordFlagWrap)) count++;
     cursor += rec;
   }
@@ -718,13 +720,13 @@ int64_t Ring::TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, uint6
     uint32_t len = LoadU32(data_ + pos), flags = LoadU32(data_ + pos + 4);
     if (flags & kRecordFlagWrap) {
       uint64_t skip = capacity_ - pos;
-      if (head + skip > tail) return Corrupt("a wrap marker points past the tail");
+      if (skip > tail - head) return Corrupt("a wrap marker points past the tail");  // no wrapping sum
       head += skip;
       if (consume) h->head.store(head, std::memory_order_release);
       continue;
     }
     uint64_t rec = kRecordHeaderSize + Align8(len);
-    if (len > max_payload() || pos + rec > capacity_ || head + rec > tail) return Corrupt("a record has an impossible length");
+    if (len > max_payload() || pos + rec > capacity_ || rec > tail - head) return Corrupt("a record has an impossible length");
     if (len > out_cap) {
       needed_ = len;
       if (!consume) *cursor = head;
