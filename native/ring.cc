@@ -526,7 +526,13 @@ bool Ring::HolderGone(uint32_t word) const {
 int Ring::RecoverLocked() {
   // We hold the lock, and its previous holder died holding it. Indices are always valid (see the
   // invariant at the top); only `count` may be stale. Repair, make the mutex usable again, count it.
-  int st = Repair();
+  // A process that shrank the file (ftruncate) makes any access past the new end SIGBUS. That
+  // cannot be prevented cheaply on every access (see README, "Crash safety"), but a recovery is
+  // the moment something went wrong, and Repair() is about to read every record: check first.
+  struct stat fst;
+  int st = fd_ >= 0 && fstat(fd_, &fst) == 0 && uint64_t(fst.st_size) < map_size_
+               ? Corrupt("its file was truncated to " + std::to_string(fst.st_size) + " bytes while open")
+               : Repair();
   pthread_mutex_consistent(&header_->mutex);
   header_->recoveries.fetch_add(1, std::memory_order_relaxed);
   if (st != kOk) {
