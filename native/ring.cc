@@ -613,7 +613,7 @@ bool Ring::PredicateLocked(Event event, uint32_t needed) {
   uint64_t head = h->head.load(), tail = h->tail.load();
   if (CheckIndices(head, tail) != kOk) return true;  // let the operation report it
   if (event == Event::kNotEmpty) return head != tail;
-  if (maxsize_ != 0 && h->count.load() >= maxsize_) return false;
+  if (maxsize_ != 0 && CountLocked() >= maxsize_) return false;
   uint64_t used = tail - head, pos = tail % capacity_, contiguous = capacity_ - pos;
   uint64_t rec = kRecordHeaderSize + Align8(needed);
   if (used == 0) return true;
@@ -679,10 +679,10 @@ int Ring::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomi
 int Ring::TryPushLocked(const uint8_t* data, uint32_t len) {
   Header* h = header_;
   if (h->shutdown.load()) return kShutdown;
-  if (maxsize_ != 0 && h->count.load() >= maxsize_) return kFull;
   uint64_t head = h->head.load(), tail = h->tail.load();
   int st = CheckIndices(head, tail);
   if (st != kOk) return st;
+  if (maxsize_ != 0 && CountLocked() >= maxsize_) return kFull;
   uint64_t rec = kRecordHeaderSize + Align8(len);
   uint64_t used = tail - head, pos = tail % capacity_, contiguous = capacity_ - pos;
   if (used == 0 && contiguous < rec) {
@@ -904,7 +904,24 @@ int Ring::TaskDone() {
 
 int Ring::Join(TimeoutMs timeout) { return Wait(Event::kAllDone, 0, timeout, nullptr); }
 
-uint32_t Ring::Count() const { return header_->count.load(std::memory_order_acquire); }
+uint32_t Ring::Count() const {
+  // Lock-free, so it cannot repair; but every record takes at least 8 bytes, so a scribbled count
+  // larger than that is clamped rather than reported as billions of messages.
+  uint32_t c = header_->count.load(std::memory_order_acquire);
+  uint64_t head = header_->head.load(std::memory_order_acquire), tail = header_->tail.load(std::memory_order_acquire);
+  if (head <= tail && tail - head <= capacity_) c = uint32_t(std::min<uint64_t>(c, (tail - head) / kRecordHeaderSize));
+  return c;
+}
+
+uint32_t Ring::CountLocked() {
+  // `count` is derived state that a scribbler can change without touching the indices. A count
+  // that more records than the used bytes can hold would keep a maxsize-bounded queue "full"
+  // forever (puts block, not-full waiters never wake): recompute it from the records instead.
+  uint32_t c = header_->count.load();
+  uint64_t head = header_->head.load(), tail = header_->tail.load();
+  if (head <= tail && tail - head <= capacity_ && c > (tail - head) / kRecordHeaderSize && Repair() == kOk) c = header_->count.load();
+  return c;
+}
 
 Snapshot Ring::Stats() {
   Snapshot s{};

@@ -201,6 +201,7 @@ class Ring {
   bool HolderGone(uint32_t lock_word) const;
   void Unlock();
   int Repair();
+  uint32_t CountLocked();
   int RecoverLocked();
   int TryPushLocked(const uint8_t* data, uint32_t len);
   int64_t TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, uint64_t* cursor);
