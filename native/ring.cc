@@ -339,6 +339,11 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
       r.syscall = "fstat";
       return r;
     }
+    // A creator sets the whole size with one ftruncate, so 0 < size < header is never a queue
+    // being created: refuse it now instead of waiting kReadyWaitMs for a READY that cannot come.
+    if (st.st_size > 0 && uint64_t(st.st_size) < sizeof(Header)) {
+      return fail(kCorrupt, "queue '" + name + "' is smaller (" + std::to_string(st.st_size) + " bytes) than a queue header (" + std::to_string(sizeof(Header)) + ")");
+    }
     if (uint64_t(st.st_size) >= sizeof(Header)) {
       const Header* h = static_cast<const Header*>(mmap(nullptr, sizeof(Header), PROT_READ, MAP_SHARED, fd, 0));
       if (h == MAP_FAILED) {
@@ -903,6 +908,27 @@ int Ring::TaskDone() {
 }
 
 int Ring::Join(TimeoutMs timeout) { return Wait(Event::kAllDone, 0, timeout, nullptr); }
+
+int Ring::Verify() {
+  int st = Lock(1000);
+  if (st != kOk) return st;
+  st = Repair();
+  Unlock();
+  return st;
+}
+
+int Ring::TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written) {
+  int st = Lock(-1);
+  if (st != kOk) return st;
+  uint64_t head = header_->head.load(), tail = header_->tail.load(), pos = tail % capacity_;
+  uint64_t rec = kRecordHeaderSize + Align8(len);
+  if (len > 0 && written <= len && CheckIndices(head, tail) == kOk && rec <= capacity_ - pos && rec <= capacity_ - (tail - head)) {
+    StoreU32(data_ + pos, len);
+    StoreU32(data_ + pos + 4, 0);
+    memcpy(data_ + pos + kRecordHeaderSize, data, written);
+  }
+  return kOk;  // deliberately still locked
+}
 
 uint32_t Ring::Count() const {
   // Lock-free, so it cannot repair; but every record takes at least 8 bytes, so a scribbled count
