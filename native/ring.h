@@ -183,6 +183,15 @@ class Ring {
   int TaskDone();
   int Join(TimeoutMs timeout);
 
+  /** Takes the lock, re-validates the indices and recomputes `count` (what a recovery does). */
+  int Verify();
+
+  /** TEST ONLY (the binding enables it with SHM_QUEUE_TEST_HOOKS=1): takes the lock and returns
+   *  still holding it, after writing a record header for `len` bytes plus the first `written`
+   *  payload bytes at the tail, unpublished, as a put killed mid-copy leaves it (`len` 0: no
+   *  record). Kill the process to release the lock. */
+  int TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written);
+
   uint32_t Count() const;
   Snapshot Stats();
 

@@ -93,6 +93,8 @@ export interface NativeHandle {
   ref(): void;
   unref(): void;
   close(): void;
+  /** Test hook (SHM_QUEUE_TEST_HOOKS=1 only): returns holding the lock, optionally mid-copy of a record. */
+  testLockAndTear(bytes?: Uint8Array, written?: number): number;
 }
 
 export interface NativeHandleConstructor {
@@ -111,6 +113,10 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function load(): NativeAddon {
   const require = createRequire(import.meta.url);
+  // Development only: `npm run test:sanitize` / `test:valgrind` point this at an instrumented
+  // build of the same sources (see scripts/sanitize.sh).
+  const override = process.env['SHM_QUEUE_ADDON'];
+  if (override) return require(override) as NativeAddon;
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
   return nodeGypBuild(packageRoot) as NativeAddon;
 }
