@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace shmq {
@@ -95,6 +96,16 @@ struct Fd {
 };
 
 bool ThreadAlive(pid_t tid) { return kill(tid, 0) == 0 || errno != ESRCH; }
+
+/** kLockStallMs, unless SHM_QUEUE_LOCK_STALL_MS overrides it (for the fuzzer and tests). */
+int64_t LockStallMs() {
+  static const int64_t ms = [] {
+    const char* env = getenv("SHM_QUEUE_LOCK_STALL_MS");
+    long long v = env ? atoll(env) : 0;
+    return v > 0 ? int64_t(v) : kLockStallMs;
+  }();
+  return ms;
+}
 
 pid_t CurrentTid() {
   static thread_local pid_t tid = pid_t(syscall(SYS_gettid));
@@ -502,9 +513,9 @@ int Ring::Lock(TimeoutMs timeout) {
       stall_tid = tid;
       stall_progress = progress;
       stall_since = NowMs();
-    } else if (NowMs() - stall_since >= kLockStallMs) {
+    } else if (NowMs() - stall_since >= LockStallMs()) {
       return Corrupt("its lock has been held by thread " + std::to_string(tid) + " for more than " +
-                     std::to_string(kLockStallMs / 1000) + " s without any progress (a stopped process, or a corrupt lock word)");
+                     std::to_string(LockStallMs()) + " ms without any progress (a stopped process, or a corrupt lock word)");
     }
 #endif
     if (deadline.expired()) return kTimedOut;
