@@ -722,7 +722,9 @@ int Ring::TryPushLocked(const uint8_t* data, uint32_t len) {
   }
   StoreU32(data_ + pos, len);
   StoreU32(data_ + pos + 4, 0);
-  memcpy(data_ + pos + kRecordHeaderSize, data, len);
+  // An empty message may come with data == nullptr (an empty Buffer has no storage), and memcpy
+  // with a null pointer is undefined even for 0 bytes (UBSan, npm run test:sanitize).
+  if (len > 0) memcpy(data_ + pos + kRecordHeaderSize, data, len);
   h->tail.store(tail + need, std::memory_order_release);  // publication: the last step
   h->count.fetch_add(1, std::memory_order_relaxed);
   h->puts.fetch_add(1, std::memory_order_relaxed);
