@@ -3,9 +3,9 @@
 // waiting, never wedge the queue, tear a message or lose an acknowledged one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { openSync, closeSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Queue } from '../src/index.js';
 // @ts-expect-error plain ESM helper shared with `npm run torture`
 import { runStorm, summaryLine } from '../scripts/storm.mjs';
@@ -13,6 +13,14 @@ import { DIST, collect, lineReader, uniqueName } from './helpers.js';
 
 const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/binding.js', import.meta.url))).href;
 const MIB = 1 << 20;
+/** Set by `npm run test:sanitize`: instrumented child processes start ~10x slower; scale down. */
+const SLOW = process.env['SHM_QUEUE_TEST_SLOW'] === '1';
+
+// runStorm keeps a hard link to its segment (see RELINK in scripts/storm.mjs); a storm cut short by
+// a test timeout leaves it behind.
+afterAll(() => {
+  for (const entry of readdirSync('/dev/shm')) if (entry.startsWith(`.storm-backup-${process.pid}-`)) rmSync(`/dev/shm/${entry}`, { force: true });
+});
 
 /** Like spawnNode, with the test hooks enabled and the raw addon in scope as `addon`. */
 function spawnHooked(code: string, args: unknown, stdin = false): ChildProcess {
@@ -43,10 +51,10 @@ const waitFor = async (what: () => boolean, ms = 5000): Promise<void> => {
 
 describe('SIGKILL storm', () => {
   it('100+ random kills of producers and consumers: no deadlock, duplicate, torn or lost acknowledged message', async () => {
-    const r = await runStorm({ name: uniqueName('storm'), kills: 110, killDelayMs: [5, 60] });
+    const r = await runStorm({ name: uniqueName('storm'), kills: SLOW ? 30 : 110, killDelayMs: [5, 60] });
     console.log(summaryLine(r));
     expect(r.crashes).toEqual([]);
-    expect(r.kills).toBeGreaterThanOrEqual(100);
+    expect(r.kills).toBeGreaterThanOrEqual(SLOW ? 30 : 100);
     expect(r.stalled).toBe(false);
     expect(r.drained).toBe(true);
     expect(r.leftInQueue).toBe(0);
@@ -54,8 +62,8 @@ describe('SIGKILL storm', () => {
     expect(r.torn).toBe(0);
     expect(r.phantoms).toBe(0);
     expect(r.lostAcknowledged).toBeLessThanOrEqual(r.consumerKills);
-    expect(r.messages).toBeGreaterThan(200);
-  }, 90_000);
+    expect(r.messages).toBeGreaterThan(SLOW ? 20 : 200);
+  }, SLOW ? 400_000 : 90_000);
 });
 
 describe('a holder killed while holding the lock', () => {
@@ -109,7 +117,7 @@ describe('a holder killed while holding the lock', () => {
     using q = Queue.create(name, { codec: 'raw', capacity: 3 * MIB });
     let kills = 0;
     let got = 0;
-    const deadline = Date.now() + 12_000;
+    const deadline = Date.now() + (SLOW ? 60_000 : 12_000);
     while (kills < 15 && Date.now() < deadline) {
       const producer = spawnHooked(
         `import { createHash, randomFillSync } from 'node:crypto';
@@ -140,9 +148,9 @@ describe('a holder killed while holding the lock', () => {
         got++;
       }
     }
-    expect(kills).toBeGreaterThanOrEqual(5);
+    expect(kills).toBeGreaterThanOrEqual(SLOW ? 3 : 5);
     console.log(`1 MiB producers: ${kills} kills, ${got} whole messages, ${q.stats().recoveries} recoveries`);
-  }, 30_000);
+  }, SLOW ? 120_000 : 30_000);
 
   it('a stale lock word (a holder that does not exist, or no holder but a waiters bit) is recovered in milliseconds', () => {
     const name = uniqueName('stale');
