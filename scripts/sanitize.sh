@@ -17,5 +17,10 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allocator_m
 export SHM_QUEUE_TEST_SLOW=1  # instrumented processes start slowly: the storm uses fewer kills
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 echo "test:sanitize: $addon with LD_PRELOAD=$LD_PRELOAD" >&2
-if [ "$#" -eq 0 ]; then set -- test/api.test.ts test/multiprocess.test.ts test/crash.test.ts test/corruption.test.ts test/permissions.test.ts; fi
+# Instrumented code runs 2-10x slower: skip the one test that asserts a wall-clock budget for
+# 200 non-waiting calls (it measures speed, not memory safety).
+if [ "$#" -eq 0 ]; then
+  set -- test/api.test.ts test/multiprocess.test.ts test/crash.test.ts test/corruption.test.ts test/permissions.test.ts \
+    -t '^(?!timeouts timeout: 0 never waits)'
+fi
 exec npx --no-install vitest run "$@"
