@@ -105,6 +105,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
                            InstanceMethod("ref", &QueueHandle::Ref),
                            InstanceMethod("unref", &QueueHandle::Unref),
                            InstanceMethod("close", &QueueHandle::Close),
+                           InstanceMethod("testLockAndTear", &QueueHandle::TestLockAndTear),
                            StaticMethod("unlink", &QueueHandle::UnlinkName),
                        });
   }
@@ -155,7 +156,16 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     cleanup_hook_ = env.AddCleanupHook(&QueueHandle::OnEnvCleanup, this);
   }
 
-  ~QueueHandle() override { Shutdown(); }
+  ~QueueHandle() override {
+    // A handle garbage-collected without close() still had its cleanup hook registered, and the
+    // environment ran it at exit on the freed object (heap-use-after-free in OnEnvCleanup, found by
+    // ASan in npm run test:sanitize). Deregister it here; when the hook has already run it is empty.
+    if (!cleanup_hook_.IsEmpty()) {
+      cleanup_hook_.Remove(Env());
+      cleanup_hook_ = CleanupHook();
+    }
+    Shutdown();
+  }
 
  private:
   static void OnEnvCleanup(QueueHandle* self) {
@@ -506,6 +516,28 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     read_data_ = nullptr;
     read_size_ = 0;
     return info.Env().Undefined();
+  }
+
+  // testLockAndTear(bytes?: Uint8Array, written?: number) -> status. TEST ONLY: returns holding
+  // the queue lock (see Ring::TestLockAndTear), so that a test can SIGKILL a process that provably
+  // holds it, optionally mid-copy of a record. Refused unless SHM_QUEUE_TEST_HOOKS=1.
+  Napi::Value TestLockAndTear(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const char* hooks = getenv("SHM_QUEUE_TEST_HOOKS");
+    if (!hooks || strcmp(hooks, "1") != 0) {
+      Napi::Error::New(env, "testLockAndTear is a test hook; set SHM_QUEUE_TEST_HOOKS=1").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!Guard(env)) return env.Undefined();
+    const uint8_t* data = nullptr;
+    uint32_t len = 0, written = 0;
+    if (info[0].IsTypedArray()) {
+      Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+      data = bytes.Data();
+      len = uint32_t(std::min<size_t>(bytes.ByteLength(), ring_.max_payload()));
+      written = std::min<uint32_t>(len, info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : len / 2);
+    }
+    return Napi::Number::New(env, ring_.TestLockAndTear(data, len, written));
   }
 
   static Napi::Value UnlinkName(const Napi::CallbackInfo& info) {

@@ -14,12 +14,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace shmq {
@@ -32,6 +34,8 @@ namespace {
 
 constexpr int64_t kWaitSliceMs = 200;    // waits wake at least this often to re-check state
 constexpr int64_t kLockSliceMs = 250;    // lock waits re-check the holder's liveness this often
+constexpr int64_t kLockFirstSliceMs = 2;  // ... and first after this long
+constexpr int64_t kLockStallMs = 15000;  // a live holder that makes no progress this long is reported
 constexpr int64_t kReadyWaitMs = 2000;   // how long an opener waits for a creator to publish READY
 constexpr uint32_t kFutexTidMask = 0x3fffffff;
 constexpr uint32_t kFutexOwnerDied = 0x40000000;
@@ -92,6 +96,65 @@ struct Fd {
 };
 
 bool ThreadAlive(pid_t tid) { return kill(tid, 0) == 0 || errno != ESRCH; }
+
+/** kLockStallMs, unless SHM_QUEUE_LOCK_STALL_MS overrides it (for the fuzzer and tests). */
+int64_t LockStallMs() {
+  static const int64_t ms = [] {
+    const char* env = getenv("SHM_QUEUE_LOCK_STALL_MS");
+    long long v = env ? atoll(env) : 0;
+    return v > 0 ? int64_t(v) : kLockStallMs;
+  }();
+  return ms;
+}
+
+pid_t CurrentTid() {
+  static thread_local pid_t tid = pid_t(syscall(SYS_gettid));
+  return tid;
+}
+
+#ifdef __GLIBC__
+/** The __kind glibc stores for a robust, process-shared mutex (what Open() initialises). */
+int ExpectedMutexKind() {
+  static const int kind = [] {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_t m;
+    pthread_mutex_init(&m, &attr);
+    pthread_mutexattr_destroy(&attr);
+    int k = m.__data.__kind;
+    pthread_mutex_destroy(&m);
+    return k;
+  }();
+  return kind;
+}
+#endif
+
+/** Does thread `tid`'s process map the file (dev, ino)? 1 yes, 0 no, -1 unknown (unreadable). */
+int MapsFile(pid_t tid, dev_t dev, ino_t ino) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/maps", int(tid));
+  FILE* f = fopen(path, "re");
+  if (!f) return errno == ENOENT || errno == ESRCH ? 0 : -1;
+  char line[512];
+  int found = 0;
+  bool line_start = true;
+  while (fgets(line, sizeof line, f)) {
+    bool starts = line_start;
+    line_start = strchr(line, '\n') != nullptr;  // a long path spills over several reads
+    if (!starts) continue;
+    unsigned maj = 0, min = 0;
+    unsigned long long inode = 0;
+    if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 && inode == uint64_t(ino) && maj == major(dev) && min == minor(dev)) {
+      found = 1;
+      break;
+    }
+  }
+  bool read_error = ferror(f) != 0;
+  fclose(f);
+  return found ? 1 : read_error ? -1 : 0;
+}
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -229,6 +292,13 @@ OpenResult Ring::Open(const std::string& name, OpenMode mode, const CreateOption
       maxsize_ = h->maxsize;
       flags_ = h->flags;
       codec_ = options.codec;
+      struct stat st;
+      if (fstat(f.fd, &st) == 0) {
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
+      }
+      fd_ = f.fd;
+      f.fd = -1;
       r.created = true;
       if (Lock(-1) == kOk) {
         AttachLocked();
@@ -254,6 +324,10 @@ OpenResult Ring::Open(const std::string& name, OpenMode mode, const CreateOption
     return r;
   }
   r = MapAndValidate(f.fd, name, writable);
+  if (r.status == kOk) {
+    fd_ = f.fd;
+    f.fd = -1;
+  }
   if (r.status == kOk && writable && Lock(-1) == kOk) {
     AttachLocked();
     Unlock();
@@ -277,6 +351,11 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
       r.sys_errno = errno;
       r.syscall = "fstat";
       return r;
+    }
+    // A creator sets the whole size with one ftruncate, so 0 < size < header is never a queue
+    // being created: refuse it now instead of waiting kReadyWaitMs for a READY that cannot come.
+    if (st.st_size > 0 && uint64_t(st.st_size) < sizeof(Header)) {
+      return fail(kCorrupt, "queue '" + name + "' is smaller (" + std::to_string(st.st_size) + " bytes) than a queue header (" + std::to_string(sizeof(Header)) + ")");
     }
     if (uint64_t(st.st_size) >= sizeof(Header)) {
       const Header* h = static_cast<const Header*>(mmap(nullptr, sizeof(Header), PROT_READ, MAP_SHARED, fd, 0));
@@ -345,6 +424,8 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
   read_only_ = !writable;
   file_mode_ = st.st_mode & 07777;
   file_uid_ = st.st_uid;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
   return r;
 }
 
@@ -359,6 +440,8 @@ void Ring::Close() {
   munmap(header_, map_size_);
   header_ = nullptr;
   data_ = nullptr;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,6 +453,12 @@ int Ring::Corrupt(const std::string& what) {
 }
 
 int Ring::Lock(TimeoutMs timeout) {
+#ifdef __GLIBC__
+  // The mutex kind is written once by pthread_mutex_init and never changes. A scribbled kind
+  // turns the lock into another kind of mutex (non-robust, process-private, priority-protected)
+  // whose glibc code paths may wait on a private futex forever or assert(); refuse instead.
+  if (header_->mutex.__data.__kind != ExpectedMutexKind()) return Corrupt("its lock was overwritten (unknown mutex kind)");
+#endif
   // Lock waits are sliced so that a lock word naming a holder that no longer exists (a scribbled
   // word, or a robust list the kernel never processed) is noticed instead of waited on forever.
   // Critical sections are a few hundred nanoseconds, and glibc's robust mutex sleeps at once when
@@ -382,11 +471,17 @@ int Ring::Lock(TimeoutMs timeout) {
     CpuRelax();
   }
   Deadline deadline(timeout < 0 ? -1 : std::max<TimeoutMs>(timeout, 100));
-  uint32_t suspect = 0;
+  // The first slice is short so that a stale lock word is recovered within milliseconds (even by
+  // a get/put with timeout 0); later slices grow to kLockSliceMs.
+  int64_t slice = kLockFirstSliceMs;
+  uint32_t stall_tid = 0;
+  uint64_t stall_progress = 0;
+  int64_t stall_since = NowMs();
   for (;;) {
     timespec abs;
     clock_gettime(CLOCK_MONOTONIC, &abs);
-    int64_t ms = deadline.Slice(kLockSliceMs);
+    int64_t ms = deadline.Slice(slice);
+    slice = std::min<int64_t>(slice * 4, kLockSliceMs);
     abs.tv_sec += ms / 1000;
     abs.tv_nsec += (ms % 1000) * 1000000;
     if (abs.tv_nsec >= 1000000000) {
@@ -397,31 +492,65 @@ int Ring::Lock(TimeoutMs timeout) {
     if (err == 0) return kOk;
     if (err == EOWNERDEAD) return RecoverLocked();
     if (err != ETIMEDOUT) return Corrupt("the queue lock is unusable (" + std::string(strerror(err)) + ")");
-    if (deadline.expired()) return kTimedOut;
 #ifdef __GLIBC__
-    // glibc keeps the holder's thread id in the first word of a robust mutex. If the same holder is
-    // seen twice in a row and that thread does not exist, hand the lock back the way the kernel
-    // does for a robust holder that died: mark it OWNER_DIED so the next locker repairs.
+    // glibc keeps the holder's thread id in the first word of a robust mutex. If that word names no
+    // possible holder, hand the lock back the way the kernel does for a robust holder that died:
+    // mark it OWNER_DIED, so that the next locker gets EOWNERDEAD and repairs. The compare-exchange
+    // only succeeds if the word still holds the value we judged, so a lock that changed hands in
+    // between is left alone.
     auto* word = reinterpret_cast<std::atomic<uint32_t>*>(&header_->mutex.__data.__lock);
     uint32_t seen = word->load();
-    pid_t tid = pid_t(seen & kFutexTidMask);
-    if (tid == 0 || seen != suspect) {
-      suspect = seen;
-      continue;
-    }
-    if (!ThreadAlive(tid)) {
+    if (HolderGone(seen)) {
       uint32_t expected = seen;
       if (word->compare_exchange_strong(expected, kFutexOwnerDied | (seen & kFutexWaiters))) FutexWake(word, 1);
+      continue;
     }
-    suspect = 0;
+    // A live holder that keeps the lock while the queue makes no progress at all for
+    // kLockStallMs is stopped (SIGSTOP, a debugger) or is a live process named by a scribbled
+    // word: report it rather than wait forever (guarantee: lock waits are bounded).
+    uint32_t tid = seen & kFutexTidMask;
+    uint64_t progress = header_->head.load(std::memory_order_relaxed) + header_->tail.load(std::memory_order_relaxed) +
+                        header_->puts.load(std::memory_order_relaxed) + header_->gets.load(std::memory_order_relaxed);
+    if (tid != stall_tid || progress != stall_progress) {
+      stall_tid = tid;
+      stall_progress = progress;
+      stall_since = NowMs();
+    } else if (NowMs() - stall_since >= LockStallMs()) {
+      return Corrupt("its lock has been held by thread " + std::to_string(tid) + " for more than " +
+                     std::to_string(LockStallMs()) + " ms without any progress (a stopped process, or a corrupt lock word)");
+    }
 #endif
+    if (deadline.expired()) return kTimedOut;
   }
 }
+
+#ifdef __GLIBC__
+bool Ring::HolderGone(uint32_t word) const {
+  if (word == 0) return false;  // free right now: just retry
+  pid_t tid = pid_t(word & kFutexTidMask);
+  // OWNER_DIED without a holder is the kernel's own hand-back, which glibc turns into EOWNERDEAD.
+  // Any other value without a holder (e.g. a lone FUTEX_WAITERS bit) is never written by glibc or
+  // the kernel and would make every locker wait forever.
+  if (tid == 0) return (word & kFutexOwnerDied) == 0;
+  if (tid == CurrentTid()) return true;  // we never lock recursively, so it is not ours
+  if (!ThreadAlive(tid)) return true;
+  // A thread that exists but whose process does not map this segment (a recycled id, a scribbled
+  // word naming e.g. pid 1, a zombie) cannot hold the lock. Unknown (no permission to read its
+  // maps) counts as "may hold it".
+  return MapsFile(tid, dev_, ino_) == 0;
+}
+#endif
 
 int Ring::RecoverLocked() {
   // We hold the lock, and its previous holder died holding it. Indices are always valid (see the
   // invariant at the top); only `count` may be stale. Repair, make the mutex usable again, count it.
-  int st = Repair();
+  // A process that shrank the file (ftruncate) makes any access past the new end SIGBUS. That
+  // cannot be prevented cheaply on every access (see README, "Crash safety"), but a recovery is
+  // the moment something went wrong, and Repair() is about to read every record: check first.
+  struct stat fst;
+  int st = fd_ >= 0 && fstat(fd_, &fst) == 0 && uint64_t(fst.st_size) < map_size_
+               ? Corrupt("its file was truncated to " + std::to_string(fst.st_size) + " bytes while open")
+               : Repair();
   pthread_mutex_consistent(&header_->mutex);
   header_->recoveries.fetch_add(1, std::memory_order_relaxed);
   if (st != kOk) {
@@ -449,7 +578,9 @@ int Ring::Repair() {
     uint32_t len = LoadU32(data_ + pos), flags = LoadU32(data_ + pos + 4);
     uint64_t rec = (flags & kRecordFlagWrap) ? capacity_ - pos : kRecordHeaderSize + Align8(len);
     if (!(flags & kRecordFlagWrap) && (len > max_payload() || pos + rec > capacity_)) return Corrupt("a record has an impossible length");
-    if (cursor + rec > tail) return Corrupt("a record runs past the tail");
+    // Compare with the room left, not `cursor + rec > tail`: with indices scribbled near 2^64 the
+    // sum wraps, the check passes and the walk runs on for up to 2^61 steps.
+    if (rec > tail - cursor) return Corrupt("a record runs past the tail");
     if (!(flags & kRecordFlagWrap)) count++;
     cursor += rec;
   }
@@ -500,7 +631,7 @@ bool Ring::PredicateLocked(Event event, uint32_t needed) {
   uint64_t head = h->head.load(), tail = h->tail.load();
   if (CheckIndices(head, tail) != kOk) return true;  // let the operation report it
   if (event == Event::kNotEmpty) return head != tail;
-  if (maxsize_ != 0 && h->count.load() >= maxsize_) return false;
+  if (maxsize_ != 0 && CountLocked() >= maxsize_) return false;
   uint64_t used = tail - head, pos = tail % capacity_, contiguous = capacity_ - pos;
   uint64_t rec = kRecordHeaderSize + Align8(needed);
   if (used == 0) return true;
@@ -566,10 +697,10 @@ int Ring::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomi
 int Ring::TryPushLocked(const uint8_t* data, uint32_t len) {
   Header* h = header_;
   if (h->shutdown.load()) return kShutdown;
-  if (maxsize_ != 0 && h->count.load() >= maxsize_) return kFull;
   uint64_t head = h->head.load(), tail = h->tail.load();
   int st = CheckIndices(head, tail);
   if (st != kOk) return st;
+  if (maxsize_ != 0 && CountLocked() >= maxsize_) return kFull;
   uint64_t rec = kRecordHeaderSize + Align8(len);
   uint64_t used = tail - head, pos = tail % capacity_, contiguous = capacity_ - pos;
   if (used == 0 && contiguous < rec) {
@@ -593,7 +724,9 @@ int Ring::TryPushLocked(const uint8_t* data, uint32_t len) {
   }
   StoreU32(data_ + pos, len);
   StoreU32(data_ + pos + 4, 0);
-  memcpy(data_ + pos + kRecordHeaderSize, data, len);
+  // An empty message may come with data == nullptr (an empty Buffer has no storage), and memcpy
+  // with a null pointer is undefined even for 0 bytes (UBSan, npm run test:sanitize).
+  if (len > 0) memcpy(data_ + pos + kRecordHeaderSize, data, len);
   h->tail.store(tail + need, std::memory_order_release);  // publication: the last step
   h->count.fetch_add(1, std::memory_order_relaxed);
   h->puts.fetch_add(1, std::memory_order_relaxed);
@@ -613,13 +746,13 @@ int64_t Ring::TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, uint6
     uint32_t len = LoadU32(data_ + pos), flags = LoadU32(data_ + pos + 4);
     if (flags & kRecordFlagWrap) {
       uint64_t skip = capacity_ - pos;
-      if (head + skip > tail) return Corrupt("a wrap marker points past the tail");
+      if (skip > tail - head) return Corrupt("a wrap marker points past the tail");  // no wrapping sum
       head += skip;
       if (consume) h->head.store(head, std::memory_order_release);
       continue;
     }
     uint64_t rec = kRecordHeaderSize + Align8(len);
-    if (len > max_payload() || pos + rec > capacity_ || head + rec > tail) return Corrupt("a record has an impossible length");
+    if (len > max_payload() || pos + rec > capacity_ || rec > tail - head) return Corrupt("a record has an impossible length");
     if (len > out_cap) {
       needed_ = len;
       if (!consume) *cursor = head;
@@ -791,7 +924,45 @@ int Ring::TaskDone() {
 
 int Ring::Join(TimeoutMs timeout) { return Wait(Event::kAllDone, 0, timeout, nullptr); }
 
-uint32_t Ring::Count() const { return header_->count.load(std::memory_order_acquire); }
+int Ring::Verify() {
+  int st = Lock(1000);
+  if (st != kOk) return st;
+  st = Repair();
+  Unlock();
+  return st;
+}
+
+int Ring::TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written) {
+  int st = Lock(-1);
+  if (st != kOk) return st;
+  uint64_t head = header_->head.load(), tail = header_->tail.load(), pos = tail % capacity_;
+  uint64_t rec = kRecordHeaderSize + Align8(len);
+  if (len > 0 && written <= len && CheckIndices(head, tail) == kOk && rec <= capacity_ - pos && rec <= capacity_ - (tail - head)) {
+    StoreU32(data_ + pos, len);
+    StoreU32(data_ + pos + 4, 0);
+    memcpy(data_ + pos + kRecordHeaderSize, data, written);
+  }
+  return kOk;  // deliberately still locked
+}
+
+uint32_t Ring::Count() const {
+  // Lock-free, so it cannot repair; but every record takes at least 8 bytes, so a scribbled count
+  // larger than that is clamped rather than reported as billions of messages.
+  uint32_t c = header_->count.load(std::memory_order_acquire);
+  uint64_t head = header_->head.load(std::memory_order_acquire), tail = header_->tail.load(std::memory_order_acquire);
+  if (head <= tail && tail - head <= capacity_) c = uint32_t(std::min<uint64_t>(c, (tail - head) / kRecordHeaderSize));
+  return c;
+}
+
+uint32_t Ring::CountLocked() {
+  // `count` is derived state that a scribbler can change without touching the indices. A count
+  // that more records than the used bytes can hold would keep a maxsize-bounded queue "full"
+  // forever (puts block, not-full waiters never wake): recompute it from the records instead.
+  uint32_t c = header_->count.load();
+  uint64_t head = header_->head.load(), tail = header_->tail.load();
+  if (head <= tail && tail - head <= capacity_ && c > (tail - head) / kRecordHeaderSize && Repair() == kOk) c = header_->count.load();
+  return c;
+}
 
 Snapshot Ring::Stats() {
   Snapshot s{};

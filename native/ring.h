@@ -183,6 +183,15 @@ class Ring {
   int TaskDone();
   int Join(TimeoutMs timeout);
 
+  /** Takes the lock, re-validates the indices and recomputes `count` (what a recovery does). */
+  int Verify();
+
+  /** TEST ONLY (the binding enables it with SHM_QUEUE_TEST_HOOKS=1): takes the lock and returns
+   *  still holding it, after writing a record header for `len` bytes plus the first `written`
+   *  payload bytes at the tail, unpublished, as a put killed mid-copy leaves it (`len` 0: no
+   *  record). Kill the process to release the lock. */
+  int TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written);
+
   uint32_t Count() const;
   Snapshot Stats();
 
@@ -198,8 +207,10 @@ class Ring {
 
  private:
   int Lock(TimeoutMs timeout);
+  bool HolderGone(uint32_t lock_word) const;
   void Unlock();
   int Repair();
+  uint32_t CountLocked();
   int RecoverLocked();
   int TryPushLocked(const uint8_t* data, uint32_t len);
   int64_t TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, uint64_t* cursor);
@@ -226,6 +237,11 @@ class Ring {
   bool attached_ = false;
   bool read_only_ = false;
   uint32_t file_mode_ = 0, file_uid_ = 0;
+  // The segment file, kept open to re-check its size on recovery; its identity, to recognise it
+  // in another process's /proc/PID/maps.
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
 
 /** Start time of a process from /proc, 0 when it does not exist. */

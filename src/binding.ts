@@ -80,6 +80,8 @@ export interface NativeHandle {
   ref(): void;
   unref(): void;
   close(): void;
+  /** Test hook (SHM_QUEUE_TEST_HOOKS=1 only): returns holding the lock, optionally mid-copy of a record. */
+  testLockAndTear(bytes?: Uint8Array, written?: number): number;
 }
 
 export interface NativeHandleConstructor {
@@ -167,7 +169,9 @@ function load(): NativeAddon {
   const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
   let binary: string;
   try {
-    binary = nodeGypBuild.path(packageRoot);
+    // Development only: `npm run test:sanitize` / `test:valgrind` point SHM_QUEUE_ADDON at an
+    // instrumented build of the same sources (see scripts/sanitize.sh).
+    binary = process.env['SHM_QUEUE_ADDON'] || nodeGypBuild.path(packageRoot);
   } catch (err) {
     throw loadFailure(err, undefined);
   }
