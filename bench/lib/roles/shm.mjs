@@ -79,7 +79,7 @@ export async function consumer(p, ctl) {
     if (bytes) {
       if (v.length === END_SIZE) {
         announced += endCount(v);
-        return ++ends === producers;
+        return ++ends >= producers;
       }
       if (producers === 1) {
         if (!checkBytes(v, received, p.size)) throw new ContentError('shm consumer', seqOf(v), received);
@@ -92,7 +92,7 @@ export async function consumer(p, ctl) {
     } else {
       if (v.end !== undefined) {
         announced += v.end;
-        return ++ends === producers;
+        return ++ends >= producers;
       }
       if (!checkObject(v, received)) throw new ContentError('shm consumer', v.id, received);
     }
@@ -100,10 +100,15 @@ export async function consumer(p, ctl) {
     return false;
   };
   if (p.mode === 'batch') {
-    outer: for (;;) {
+    // A batch can hold more end markers than this consumer needs, and data behind them: take the
+    // whole batch, then give the surplus markers back for the other consumers. (Every producer's
+    // data comes before its markers, so no data can be left behind a marker given back.)
+    let stop = false;
+    while (!stop) {
       const values = q.getManySync(p.batch * 4);
-      for (let i = 0; i < values.length; i++) if (take(values[i])) break outer;
+      for (let i = 0; i < values.length; i++) if (take(values[i])) stop = true;
     }
+    for (; ends > producers; ends--) q.putSync(bytes ? endBytes(0) : { end: 0 });
   } else if (p.mode === 'async') {
     while (!take(await q.get()));
   } else {
