@@ -30,6 +30,7 @@ const USAGE = `usage: npm run bench [-- options]
   --cases IDS        cases to run within them, comma-separated (e.g. shm-sync,fork-json)
   --no-micro         skip the in-process tinybench micro-benchmarks
   --out DIR          where results.json and results.svg go (default: bench/)
+  --from FILE        run nothing: print the tables and write the SVG again from a results.json
   --help             this text`;
 
 const { values: opts } = parseArgs({
@@ -42,6 +43,7 @@ const { values: opts } = parseArgs({
     cases: { type: 'string' },
     'no-micro': { type: 'boolean', default: false },
     out: { type: 'string' },
+    from: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -70,11 +72,13 @@ const outDir = opts.out ?? HERE;
 
 // The built package: bench/ uses dist/ like any user would.
 let Queue;
-try {
-  ({ Queue } = await import('../dist/index.js'));
-} catch (error) {
-  console.error(`cannot load ../dist/index.js (${error.message}); run \`npm run build\` first`);
-  process.exit(1);
+if (!opts.from) {
+  try {
+    ({ Queue } = await import('../dist/index.js'));
+  } catch (error) {
+    console.error(`cannot load ../dist/index.js (${error.message}); run \`npm run build\` first`);
+    process.exit(1);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,14 +152,14 @@ const progress = (() => {
 // ---------------------------------------------------------------------------------------------
 // Running.
 
-const tmp = mkdtempSync(join(os.tmpdir(), 'shm-queue-bench-'));
+const tmp = opts.from ? null : mkdtempSync(join(os.tmpdir(), 'shm-queue-bench-'));
 const queues = new Set();
 let queueCounter = 0;
 function cleanup() {
   killAll();
   for (const name of queues) Queue.unlink(name);
   queues.clear();
-  rmSync(tmp, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
@@ -209,125 +213,141 @@ function valueOf(metric, r) {
   return r.msgsPerSec;
 }
 
-const started = Date.now();
-const info = machine();
-const zmqInfo = await zeromqAvailable();
-const futexInfo = buildFutex(tmp);
-const skipReason = (c) => {
-  const needs = c.peer ? PEERS[c.peer]?.needs : undefined;
-  if (needs === 'zeromq' && !zmqInfo.ok) return zmqInfo.reason;
-  if (needs === 'g++' && !futexInfo.ok) return futexInfo.reason;
-  return null;
-};
-
-const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.has(s.id)).map((s) => ({
-  ...s,
-  cases: s.cases.filter((c) => !onlyCases || onlyCases.has(c.id)),
-}));
-const totalRuns = scenarios.reduce((a, s) => a + s.cases.length * timing.runs, 0);
-let done = 0;
-const report = {
-  tool: 'shm-queue bench',
-  mode,
-  timing,
-  machine: info,
-  peers: { zeromq: zmqInfo, futexReference: futexInfo.ok ? { ok: true, compiler: `g++ ${futexInfo.version}` } : futexInfo },
-  scenarios: [],
-  micro: null,
-};
-
-for (const s of scenarios) {
-  const entry = { id: s.id, title: s.title, metric: s.metric, unit: s.metric === 'latency' ? 'µs' : s.metric === 'bytes' ? 'MB/s' : 'msgs/s', cases: [], ratios: [], targets: [] };
-  const state = s.cases.map((c) => ({ c, runs: [], errors: [], skipped: skipReason(c) }));
-  // Rounds: every case once, then every case again..., so that a load change on the machine hits
-  // all cases of a scenario alike and the per-round ratios stay comparable.
-  for (let round = 0; round < timing.runs; round++) {
-    for (const st of state) {
-      done++;
-      const head = `[${done}/${totalRuns}] ${s.id} ${st.c.label}${timing.runs > 1 ? ` (run ${round + 1}/${timing.runs})` : ''}`;
-      if (st.skipped) {
-        progress(`${head}: skipped`);
-        st.runs.push(null);
-        continue;
-      }
-      progress(`${head} ...`);
-      try {
-        const r = await runCase(s, st.c, { futex: futexInfo });
-        st.runs.push(r);
-        progress(`${head}: ${fmtUnit(valueOf(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`);
-      } catch (error) {
-        st.runs.push(null);
-        st.errors.push(String(error.message).split('\n').slice(0, 6).join('\n'));
-        progress(`${head}: FAILED: ${String(error.message).split('\n')[0]}`, true);
-      }
-    }
-  }
-  for (const st of state) {
-    const ok = st.runs.filter(Boolean);
-    const values = st.runs.map((r) => valueOf(s.metric, r));
-    const c = {
-      id: st.c.id,
-      label: st.c.label,
-      shm: !!st.c.shm,
-      peer: st.c.peer ?? null,
-      value: median(values),
-      min: ok.length ? Math.min(...values.filter(Number.isFinite)) : NaN,
-      max: ok.length ? Math.max(...values.filter(Number.isFinite)) : NaN,
-      runs: st.runs,
-    };
-    if (s.metric === 'latency') c.p99 = median(st.runs.map((r) => r?.p99));
-    if (s.metric === 'bytes') c.msgsPerSec = median(st.runs.map((r) => r?.msgsPerSec));
-    if (st.skipped) c.skipped = st.skipped;
-    if (st.errors.length) c.errors = st.errors;
-    entry.cases.push(c);
-  }
-  // Ratios, shm-queue case against each peer, as "times better": throughput ours / theirs,
-  // latency theirs / ours. The median over rounds of the ratio within each round.
-  const shmCases = entry.cases.filter((c) => c.shm);
-  const peerCases = entry.cases.filter((c) => !c.shm);
-  for (const a of shmCases) {
-    for (const b of peerCases) {
+/**
+ * Ratios of every shm-queue case to every peer as "times better" (throughput: ours / theirs;
+ * latency: their p50 / ours), from the medians shown in the table, and the targets' verdicts.
+ * The per-round ratios (each round runs all cases of a scenario back to back) are kept too.
+ */
+function analyse(entry, def) {
+  entry.ratios = [];
+  entry.targets = [];
+  const latency = entry.metric === 'latency';
+  for (const a of entry.cases.filter((c) => c.shm)) {
+    for (const b of entry.cases.filter((c) => !c.shm)) {
       const perRound = a.runs.map((ra, i) => {
-        const va = valueOf(s.metric, ra);
-        const vb = valueOf(s.metric, b.runs[i]);
-        return s.metric === 'latency' ? vb / va : va / vb;
+        const va = valueOf(entry.metric, ra);
+        const vb = valueOf(entry.metric, b.runs[i]);
+        return latency ? vb / va : va / vb;
       });
-      entry.ratios.push({ shm: a.id, peer: b.id, better: median(perRound) });
+      entry.ratios.push({ shm: a.id, peer: b.id, better: latency ? b.value / a.value : a.value / b.value, perRound: perRound.map((x) => (Number.isFinite(x) ? x : null)) });
     }
   }
-  for (const t of s.targets) {
-    const r = entry.ratios.find((x) => x.shm === t.shm && x.peer === t.peer);
-    const better = r?.better ?? NaN;
-    // For latency, the target is ours <= maxRatio x theirs, i.e. better >= 1 / maxRatio.
+  for (const t of def?.targets ?? []) {
+    const better = entry.ratios.find((x) => x.shm === t.shm && x.peer === t.peer)?.better ?? NaN;
+    // For latency the target reads "ours <= maxRatio x theirs".
     const measured = t.maxRatio !== undefined ? 1 / better : better;
     const met = !Number.isFinite(measured) ? null : t.maxRatio !== undefined ? measured <= t.maxRatio : measured >= t.min;
     entry.targets.push({ text: t.text, shm: t.shm, peer: t.peer, measured, met, goal: t.maxRatio !== undefined ? `<= ${t.maxRatio}x` : `>= ${t.min}x` });
   }
-  report.scenarios.push(entry);
 }
 
-if (!opts['no-micro'] && !onlyCases) {
-  progress('micro-benchmarks (tinybench, one process) ...');
-  try {
-    const [r] = await runProcesses([{ family: 'micro', role: 'micro', params: { time: opts.quick ? 150 : 400, warmup: opts.quick ? 50 : 100, name: `bench-${process.pid}-micro` } }], { warmMs: 0, measureMs: 0 });
-    report.micro = r.tasks;
-  } catch (error) {
-    report.micro = { error: String(error.message).split('\n')[0] };
+async function measure() {
+  const started = Date.now();
+  const info = machine();
+  const zmqInfo = await zeromqAvailable();
+  const futexInfo = buildFutex(tmp);
+  const skipReason = (c) => {
+    const needs = c.peer ? PEERS[c.peer]?.needs : undefined;
+    if (needs === 'zeromq' && !zmqInfo.ok) return zmqInfo.reason;
+    if (needs === 'g++' && !futexInfo.ok) return futexInfo.reason;
+    return null;
+  };
+
+  const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.has(s.id)).map((s) => ({
+    ...s,
+    cases: s.cases.filter((c) => !onlyCases || onlyCases.has(c.id)),
+  }));
+  const totalRuns = scenarios.reduce((a, s) => a + s.cases.length * timing.runs, 0);
+  let done = 0;
+  const report = {
+    tool: 'shm-queue bench',
+    mode,
+    timing,
+    machine: info,
+    peers: { zeromq: zmqInfo, futexReference: futexInfo.ok ? { ok: true, compiler: `g++ ${futexInfo.version}` } : futexInfo },
+    scenarios: [],
+    micro: null,
+  };
+
+  for (const s of scenarios) {
+    const entry = { id: s.id, title: s.title, metric: s.metric, unit: s.metric === 'latency' ? 'µs' : s.metric === 'bytes' ? 'MB/s' : 'msgs/s', cases: [], ratios: [], targets: [] };
+    const state = s.cases.map((c) => ({ c, runs: [], errors: [], skipped: skipReason(c) }));
+    // Rounds: every case once, then every case again..., so that a load change on the machine hits
+    // all cases of a scenario alike and the per-round ratios stay comparable.
+    for (let round = 0; round < timing.runs; round++) {
+      for (const st of state) {
+        done++;
+        const head = `[${done}/${totalRuns}] ${s.id} ${st.c.label}${timing.runs > 1 ? ` (run ${round + 1}/${timing.runs})` : ''}`;
+        if (st.skipped) {
+          progress(`${head}: skipped`);
+          st.runs.push(null);
+          continue;
+        }
+        progress(`${head} ...`);
+        try {
+          const r = await runCase(s, st.c, { futex: futexInfo });
+          st.runs.push(r);
+          progress(`${head}: ${fmtUnit(valueOf(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`);
+        } catch (error) {
+          st.runs.push(null);
+          st.errors.push(String(error.message).split('\n').slice(0, 6).join('\n'));
+          progress(`${head}: FAILED: ${String(error.message).split('\n')[0]}`, true);
+        }
+      }
+    }
+    for (const st of state) {
+      const ok = st.runs.filter(Boolean);
+      const values = st.runs.map((r) => valueOf(s.metric, r));
+      const c = {
+        id: st.c.id,
+        label: st.c.label,
+        shm: !!st.c.shm,
+        peer: st.c.peer ?? null,
+        value: median(values),
+        min: ok.length ? Math.min(...values.filter(Number.isFinite)) : NaN,
+        max: ok.length ? Math.max(...values.filter(Number.isFinite)) : NaN,
+        runs: st.runs,
+      };
+      if (s.metric === 'latency') c.p99 = median(st.runs.map((r) => r?.p99));
+      if (s.metric === 'bytes') c.msgsPerSec = median(st.runs.map((r) => r?.msgsPerSec));
+      if (st.skipped) c.skipped = st.skipped;
+      if (st.errors.length) c.errors = st.errors;
+      entry.cases.push(c);
+    }
+    analyse(entry, s);
+    report.scenarios.push(entry);
   }
+
+  if (!opts['no-micro'] && !onlyCases) {
+    progress('micro-benchmarks (tinybench, one process) ...');
+    try {
+      const [r] = await runProcesses([{ family: 'micro', role: 'micro', params: { time: opts.quick ? 150 : 400, warmup: opts.quick ? 50 : 100, name: `bench-${process.pid}-micro` } }], { warmMs: 0, measureMs: 0 });
+      report.micro = r.tasks;
+    } catch (error) {
+      report.micro = { error: String(error.message).split('\n')[0] };
+    }
+  }
+  progress(`done in ${Math.round((Date.now() - started) / 1000)} s`, true);
+  report.seconds = Math.round((Date.now() - started) / 100) / 10;
+  cleanup();
+  return report;
 }
-progress(`done in ${Math.round((Date.now() - started) / 1000)} s`, true);
-report.seconds = Math.round((Date.now() - started) / 100) / 10;
-cleanup();
+
+const report = opts.from ? JSON.parse(readFileSync(opts.from, 'utf8')) : await measure();
+if (opts.from) for (const e of report.scenarios) analyse(e, SCENARIOS.find((d) => d.id === e.id));
+const { mode: shownMode, timing: shown, machine: info } = report;
+const zmqInfo = report.peers.zeromq;
+const futexInfo = report.peers.futexReference;
 
 // ---------------------------------------------------------------------------------------------
 // Output: markdown tables on stdout, results.json, results.svg.
 
 const lines = [];
 const out = (l = '') => lines.push(l);
-out(`## shm-queue benchmark (${mode} run: ${timing.runs} run${timing.runs > 1 ? 's' : ''} per case, ${timing.warmMs} ms warm-up + ${timing.measureMs} ms measured, median)`);
+out(`## shm-queue benchmark (${shownMode} run: ${shown.runs} run${shown.runs > 1 ? 's' : ''} per case, ${shown.warmMs} ms warm-up + ${shown.measureMs} ms measured, median)`);
 out();
 out(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.kernel}, Node ${info.node}; load average at start ${info.loadAverageAtStart.join(' / ')}; ${info.date.slice(0, 16).replace('T', ' ')} UTC.`);
-out(`Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with g++ ${futexInfo.version}` : `C++ reference skipped (${futexInfo.reason})`}.`);
+out(`Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with ${futexInfo.compiler}` : `C++ reference skipped (${futexInfo.reason})`}.`);
 for (const e of report.scenarios) {
   out();
   const latency = e.metric === 'latency';
@@ -342,7 +362,7 @@ for (const e of report.scenarios) {
   for (const c of e.cases) {
     const name = c.shm ? `**${c.label}**` : c.label;
     const val = (v) => (latency ? (Number.isFinite(v) ? v.toFixed(1) : '—') : e.metric === 'bytes' ? (Number.isFinite(v) ? v.toFixed(0) : '—') : si(v));
-    const range = timing.runs > 1 && Number.isFinite(c.min) ? `${val(c.min)}–${val(c.max)}` : '';
+    const range = shown.runs > 1 && Number.isFinite(c.min) ? `${val(c.min)}–${val(c.max)}` : '';
     const cells = latency ? [name, val(c.value), val(c.p99), range] : [name, val(c.value), range];
     if (e.metric === 'bytes') cells.push(si(c.msgsPerSec));
     if (c.skipped) cells[1] = `skipped: ${c.skipped}`;
@@ -351,7 +371,7 @@ for (const e of report.scenarios) {
     out(`| ${cells.join(' | ')} |`);
   }
   out();
-  out(latency ? 'Ratios: the peer\'s p50 / ours ("x" = times faster).' : 'Ratios: ours / the peer\'s, measured round by round in the same run ("x" = times faster).');
+  out(`Ratios ("x" = times better): ${latency ? "the peer's p50 / ours" : "ours / the peer's"}, from the medians above; every round ran all cases back to back (per-round ratios are in results.json).`);
   for (const t of e.targets) {
     const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED';
     const shown = Number.isFinite(t.measured) ? `${t.measured.toFixed(2)}x` : '—';
@@ -377,7 +397,7 @@ process.stdout.write(`${lines.join('\n')}\n`);
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
 const svg = barChart({
-  title: `shm-queue vs what Node has today (${mode} run)`,
+  title: `shm-queue vs what Node has today (${shownMode} run)`,
   subtitle: `${info.cpu}, ${info.cores} cores, ${info.kernel}, Node ${info.node}, ${info.date.slice(0, 10)} — blue: shm-queue, grey: peers`,
   panels: report.scenarios.map((e) => ({
     title: `${e.id}: ${e.title}`,

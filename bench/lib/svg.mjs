@@ -9,8 +9,8 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * format(value, unit) -> text shown after the bar.
  */
 export function barChart({ title, subtitle, panels, format }) {
-  const width = 900;
-  const labelW = 330;
+  const width = 1000;
+  const labelW = 420;
   const valueW = 90;
   const barX = labelW + 10;
   const barMax = width - barX - valueW - 10;
