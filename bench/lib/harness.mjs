@@ -18,6 +18,8 @@ function start(proc) {
     env: { ...process.env, BENCH_CLOCK_BASE: CLOCK_BASE },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'json',
+    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every benchmark process.
+    execArgv: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : [],
   });
   live.add(child);
   let output = '';
@@ -79,7 +81,10 @@ export async function runProcesses(procs, { warmMs, measureMs }) {
     for (const s of states) s.child.send(go);
     return await withTimeout(Promise.all(states.map((s) => s.result)), warmMs + measureMs + 20_000, 'the run', states);
   } finally {
-    for (const s of states) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+    const running = (s) => s.child.exitCode === null && s.child.signalCode === null;
+    // A profiled process writes its profile as it exits: let it end by itself first.
+    if (process.env.BENCH_NODE_ARGS) await Promise.race([Promise.all(states.filter(running).map((s) => new Promise((r) => s.child.once('exit', r)))), new Promise((r) => setTimeout(r, 3000))]);
+    for (const s of states) if (running(s)) s.child.kill('SIGKILL');
   }
 }
 

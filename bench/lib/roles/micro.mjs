@@ -32,7 +32,7 @@ export async function micro(p, ctl) {
   Queue.unlink(`${p.name}-raw`);
   queues.push(raw);
   const msg = Buffer.alloc(64, 0x5a);
-  add('putSync raw64', 'putSync of 64 bytes (raw), nobody waiting', INNER, () => {
+  add('putSync raw64', 'putSync + getSync of 64 bytes (raw)', INNER, () => {
     for (let i = 0; i < INNER; i++) raw.putSync(msg);
     for (let i = 0; i < INNER; i++) raw.getSync();
   });
