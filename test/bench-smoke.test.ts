@@ -37,7 +37,7 @@ describe('bench harness (smoke)', () => {
       expect(c.runs[0]).toEqual(expect.objectContaining({ msgsPerSec: c.value, sent: expect.any(Number) }));
       expect(c.runs[0].messages).toBeGreaterThan(0);
     }
-    expect(s1.ratios).toEqual([{ shm: 'shm-sync', peer: 'fork-json', better: expect.any(Number) }]);
+    expect(s1.ratios).toEqual([{ shm: 'shm-sync', peer: 'fork-json', better: expect.any(Number), perRound: [expect.any(Number)] }]);
     expect(s1.ratios[0].better).toBeGreaterThan(0);
     expect(s1.targets[0]).toEqual(expect.objectContaining({ shm: 'shm-sync', peer: 'fork-json', met: expect.any(Boolean) }));
 
