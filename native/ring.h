@@ -242,6 +242,11 @@ class Ring {
   int fd_ = -1;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
+  // How long Wait() polls before it sleeps, learned from whether polling paid off (see Wait()).
+  // Used by the JS thread and the waiter thread alike: relaxed atomics, a lost update only
+  // changes the next guess.
+  std::atomic<int64_t> spin_ns_{30000};
+  std::atomic<uint32_t> spin_probe_{0};
 };
 
 /** Start time of a process from /proc, 0 when it does not exist. */

@@ -644,10 +644,13 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   }
 
   #newSlab(size: number): Buffer {
-    const ab = new ArrayBuffer(size);
-    this.#handle?.setReadBuffer(ab);
+    // Not zero-filled: native code only copies whole messages in, and only bytes it copied are
+    // ever handed out (a 1 MiB 'raw' message needs a new slab per get; zeroing it first cost as
+    // much as the copy).
+    const slab = Buffer.allocUnsafeSlow(size);
+    this.#handle?.setReadBuffer(slab.buffer as ArrayBuffer);
     this.#slabOffset = 0;
-    return Buffer.from(ab);
+    return slab;
   }
 
   /** Takes one message. Returns kEmpty instead of throwing when `throwEmpty` is false. */
@@ -697,10 +700,15 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     }
   }
 
-  /** A fresh slab: bigger when a message did not fit at all, otherwise the usual size. */
+  /**
+   * A fresh slab: bigger when a message did not fit at all, otherwise the usual size. A codec that
+   * keeps its input ('raw') keeps each large message's slab alive as long as the message, so a
+   * large message gets a slab of its own size rather than the next power of two.
+   */
   #growSlab(needed: number): void {
     let size = READ_SLAB_SIZE;
-    while (size < needed + 8) size *= 2;
+    if (this.#borrows && needed > READ_SLAB_SIZE / 2) size = align8(needed);
+    else while (size < needed + 8) size *= 2;
     this.#slab = this.#newSlab(size);
   }
 

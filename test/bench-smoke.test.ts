@@ -1,0 +1,49 @@
+// Keeps the benchmark harness (bench/) from rotting: one scenario, one shm-queue case and one
+// peer, with a tiny time budget, then the shape of results.json and results.svg. It checks that
+// the harness runs, not how fast anything is: benchmarks never run from `npm test`.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const RUN = fileURLToPath(new URL('../bench/run.mjs', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'shm-queue-bench-smoke-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('bench harness (smoke)', () => {
+  it('runs one scenario with one peer and writes results.json and results.svg', async () => {
+    const args = [RUN, '--only', 'S1', '--cases', 'shm-sync,fork-json', '--runs', '1', '--warm', '50', '--time', '150', '--no-micro', '--out', out];
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, args, { timeout: 14_000 }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('### S1');
+    expect(stdout).toContain('target S1');
+
+    const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(report).toMatchObject({ mode: 'full', timing: { runs: 1, warmMs: 50, measureMs: 150 } });
+    expect(report.machine).toEqual(
+      expect.objectContaining({ cpu: expect.any(String), cores: expect.any(Number), kernel: expect.any(String), node: process.version }),
+    );
+    expect(report.scenarios).toHaveLength(1);
+    const [s1] = report.scenarios;
+    expect(s1).toMatchObject({ id: 'S1', metric: 'msgs', unit: 'msgs/s' });
+    expect(s1.cases.map((c: { id: string }) => c.id)).toEqual(['shm-sync', 'fork-json']);
+    for (const c of s1.cases) {
+      expect(c.value).toBeGreaterThan(0);
+      expect(c.runs).toHaveLength(1);
+      expect(c.runs[0]).toEqual(expect.objectContaining({ msgsPerSec: c.value, sent: expect.any(Number) }));
+      expect(c.runs[0].messages).toBeGreaterThan(0);
+    }
+    expect(s1.ratios).toEqual([{ shm: 'shm-sync', peer: 'fork-json', better: expect.any(Number), perRound: [expect.any(Number)] }]);
+    expect(s1.ratios[0].better).toBeGreaterThan(0);
+    expect(s1.targets[0]).toEqual(expect.objectContaining({ shm: 'shm-sync', peer: 'fork-json', met: expect.any(Boolean) }));
+
+    const svg = readFileSync(join(out, 'results.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('S1: 64-byte messages');
+    expect(svg.match(/<rect [^>]*class="(shm|peer)"/g)).toHaveLength(2);
+  }, 15_000);
+});
