@@ -338,36 +338,39 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     return Napi::Number::New(env, double(ring_.Shift(out, cap, TimeoutArg(info[1]))));
   }
 
-  // shiftMany(offset, max, lens: Uint32Array, timeoutMs) -> count or a negative status
-  Napi::Value ShiftMany(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!Guard(env)) return env.Undefined();
+  /** The arguments shared by shiftMany and peek: (offset, max, lens: Uint32Array). */
+  struct BatchArgs {
     uint8_t* out;
     uint64_t cap;
-    if (!ReadWindow(env, info[0], &out, &cap)) return env.Undefined();
+    uint32_t max;
+    uint32_t* lens;
+  };
+
+  bool ParseBatch(const Napi::CallbackInfo& info, const char* method, BatchArgs* args) {
+    Napi::Env env = info.Env();
+    if (!Guard(env) || !ReadWindow(env, info[0], &args->out, &args->cap)) return false;
     if (!info[1].IsNumber() || !info[2].IsTypedArray()) {
-      Napi::TypeError::New(env, "shiftMany: bad arguments").ThrowAsJavaScriptException();
-      return env.Undefined();
+      Napi::TypeError::New(env, std::string(method) + ": bad arguments").ThrowAsJavaScriptException();
+      return false;
     }
     Napi::Uint32Array lens = info[2].As<Napi::Uint32Array>();
-    uint32_t max = std::min<uint32_t>(info[1].As<Napi::Number>().Uint32Value(), uint32_t(lens.ElementLength()));
-    return Napi::Number::New(env, double(ring_.ShiftMany(out, cap, max, lens.Data(), TimeoutArg(info[3]))));
+    args->max = std::min<uint32_t>(info[1].As<Napi::Number>().Uint32Value(), uint32_t(lens.ElementLength()));
+    args->lens = lens.Data();
+    return true;
+  }
+
+  // shiftMany(offset, max, lens: Uint32Array, timeoutMs) -> count or a negative status
+  Napi::Value ShiftMany(const Napi::CallbackInfo& info) {
+    BatchArgs a;
+    if (!ParseBatch(info, "shiftMany", &a)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), double(ring_.ShiftMany(a.out, a.cap, a.max, a.lens, TimeoutArg(info[3]))));
   }
 
   // peek(offset, max, lens) -> count or a negative status; removes nothing.
   Napi::Value Peek(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!Guard(env)) return env.Undefined();
-    uint8_t* out;
-    uint64_t cap;
-    if (!ReadWindow(env, info[0], &out, &cap)) return env.Undefined();
-    if (!info[1].IsNumber() || !info[2].IsTypedArray()) {
-      Napi::TypeError::New(env, "peek: bad arguments").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    Napi::Uint32Array lens = info[2].As<Napi::Uint32Array>();
-    uint32_t max = std::min<uint32_t>(info[1].As<Napi::Number>().Uint32Value(), uint32_t(lens.ElementLength()));
-    return Napi::Number::New(env, double(ring_.Peek(out, cap, max, lens.Data())));
+    BatchArgs a;
+    if (!ParseBatch(info, "peek", &a)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), double(ring_.Peek(a.out, a.cap, a.max, a.lens)));
   }
 
   Napi::Value Needed(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(ring_.needed())); }
