@@ -47,6 +47,13 @@ Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::s
   return e;
 }
 
+/** Is `v` a typed array of exactly this element type? The binding reads lengths and writes
+ *  results through raw pointers sized by element count, so a Uint8Array passed where a
+ *  Uint32Array is expected must be refused, not reinterpreted. */
+bool IsTyped(const Napi::Value& v, napi_typedarray_type type) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
 Napi::Error CodeError(Napi::Env env, const char* code, const std::string& msg) {
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("code", code);
@@ -270,7 +277,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Guard(env)) return env.Undefined();
-    if (!info[0].IsTypedArray()) {
+    if (!IsTyped(info[0], napi_uint8_array)) {
       Napi::TypeError::New(env, "push: bytes must be a Uint8Array").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -284,7 +291,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   Napi::Value PushMany(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Guard(env)) return env.Undefined();
-    if (!info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber()) {
+    if (!IsTyped(info[0], napi_uint8_array) || !IsTyped(info[1], napi_uint32_array) || !info[2].IsNumber()) {
       Napi::TypeError::New(env, "pushMany: bad arguments").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -318,8 +325,14 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   }
 
   bool ReadWindow(Napi::Env env, const Napi::Value& offset_arg, uint8_t** out, uint64_t* cap) {
+    // The read buffer belongs to JS, which may detach it (transfer it to a worker, say): never
+    // copy into memory we no longer own.
+    if (read_data_ == nullptr || read_ref_.IsEmpty() || read_ref_.Value().IsDetached()) {
+      Napi::RangeError::New(env, "the read buffer is detached; hand over a new one").ThrowAsJavaScriptException();
+      return false;
+    }
     double off = offset_arg.IsNumber() ? offset_arg.As<Napi::Number>().DoubleValue() : -1;
-    if (read_data_ == nullptr || !(off >= 0) || off > double(read_size_)) {
+    if (!(off >= 0) || off > double(read_size_)) {
       Napi::RangeError::New(env, "bad read buffer offset").ThrowAsJavaScriptException();
       return false;
     }
@@ -349,7 +362,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   bool ParseBatch(const Napi::CallbackInfo& info, const char* method, BatchArgs* args) {
     Napi::Env env = info.Env();
     if (!Guard(env) || !ReadWindow(env, info[0], &args->out, &args->cap)) return false;
-    if (!info[1].IsNumber() || !info[2].IsTypedArray()) {
+    if (!info[1].IsNumber() || !IsTyped(info[2], napi_uint32_array)) {
       Napi::TypeError::New(env, std::string(method) + ": bad arguments").ThrowAsJavaScriptException();
       return false;
     }
@@ -494,9 +507,11 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     uint32_t e = info[0].ToNumber().Uint32Value();
     if (e > 2) return env.Undefined();
     if (!watcher_) return env.Undefined();
-    if (e == uint32_t(Event::kNotFull)) watcher_->needed.store(info[1].ToNumber().Uint32Value());
+    // A new head put may need less room than the one the thread waits for: re-read it then too.
+    bool needed_changed =
+        e == uint32_t(Event::kNotFull) && watcher_->needed.exchange(info[1].ToNumber().Uint32Value()) != info[1].ToNumber().Uint32Value();
     uint32_t before = watcher_->armed.fetch_or(kEventBits[e]);
-    if (!(before & kEventBits[e])) watcher_->Interrupt();
+    if (!(before & kEventBits[e]) || needed_changed) watcher_->Interrupt();
     return env.Undefined();
   }
 

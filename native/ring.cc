@@ -450,9 +450,24 @@ void Ring::Close() {
 // Locking and recovery.
 
 int Ring::Corrupt(const std::string& what) {
+  std::lock_guard<std::mutex> guard(error_mutex_);
   last_error_ = "queue segment is corrupt: " + what + "; remove it (Queue.unlink or `shm-queue rm`) and create it again";
   return kCorrupt;
 }
+
+namespace {
+/** What a thread saw of a lock it could not get: kept across Lock() calls, because sync callers
+ *  wait in slices (so that worker.terminate() is honoured) and the stall bound below spans many
+ *  slices. An observation older than a second belongs to an earlier, unrelated wait. */
+struct StallWatch {
+  const void* ring = nullptr;
+  uint32_t tid = 0;
+  uint64_t progress = 0;
+  int64_t since = 0;
+  int64_t last_seen = 0;
+};
+thread_local StallWatch tls_stall;
+}  // namespace
 
 int Ring::Lock(TimeoutMs timeout) {
 #ifdef __GLIBC__
@@ -476,9 +491,8 @@ int Ring::Lock(TimeoutMs timeout) {
   // The first slice is short so that a stale lock word is recovered within milliseconds (even by
   // a get/put with timeout 0); later slices grow to kLockSliceMs.
   int64_t slice = kLockFirstSliceMs;
-  uint32_t stall_tid = 0;
-  uint64_t stall_progress = 0;
-  int64_t stall_since = NowMs();
+  StallWatch& stall = tls_stall;
+  if (stall.ring != this || NowMs() - stall.last_seen > 1000) stall = StallWatch{this, 0, 0, NowMs(), NowMs()};
   for (;;) {
     timespec abs;
     clock_gettime(CLOCK_MONOTONIC, &abs);
@@ -513,11 +527,12 @@ int Ring::Lock(TimeoutMs timeout) {
     uint32_t tid = seen & kFutexTidMask;
     uint64_t progress = header_->head.load(std::memory_order_relaxed) + header_->tail.load(std::memory_order_relaxed) +
                         header_->puts.load(std::memory_order_relaxed) + header_->gets.load(std::memory_order_relaxed);
-    if (tid != stall_tid || progress != stall_progress) {
-      stall_tid = tid;
-      stall_progress = progress;
-      stall_since = NowMs();
-    } else if (NowMs() - stall_since >= LockStallMs()) {
+    stall.last_seen = NowMs();
+    if (tid != stall.tid || progress != stall.progress) {
+      stall.tid = tid;
+      stall.progress = progress;
+      stall.since = stall.last_seen;
+    } else if (stall.last_seen - stall.since >= LockStallMs()) {
       return Corrupt("its lock has been held by thread " + std::to_string(tid) + " for more than " +
                      std::to_string(LockStallMs()) + " ms without any progress (a stopped process, or a corrupt lock word)");
     }

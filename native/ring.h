@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -203,7 +204,11 @@ class Ring {
   uint64_t max_payload() const;
   /** With kNeedSpace: the length of the message that did not fit. */
   uint64_t needed() const { return needed_; }
-  const std::string& last_error() const { return last_error_; }
+  /** A copy: the waiter thread may set it (Corrupt()) while the JS thread reads it. */
+  std::string last_error() const {
+    std::lock_guard<std::mutex> guard(error_mutex_);
+    return last_error_;
+  }
 
  private:
   int Lock(TimeoutMs timeout);
@@ -233,6 +238,7 @@ class Ring {
   uint32_t flags_ = 0;
   std::string codec_;
   uint64_t needed_ = 0;
+  mutable std::mutex error_mutex_;
   std::string last_error_;
   bool attached_ = false;
   bool read_only_ = false;

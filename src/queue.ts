@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import { addon, NativeEvent, OpenMode, type NativeHandle, type NativeInfo, type NativeStats } from './binding.js';
 import { resolveCodec, type Codec, type CodecName } from './codecs.js';
 import {
@@ -126,7 +127,16 @@ const SYNC_WAIT_KEYS = ['timeout'] as const;
 
 const kToken = Symbol('shm-queue.internal');
 
-const align8 = (n: number): number => (n + 7) & ~7;
+/** Rounds up to a multiple of 8 (arithmetic, not `&`: sizes may exceed 2^31). */
+const align8 = (n: number): number => n + 7 - ((n + 7) % 8);
+/** Longest a single native wait may block. Between slices JavaScript runs, so `worker.terminate()`
+ *  and `process.exit()` are honoured even while a sync call waits forever. */
+const SYNC_SLICE_MS = 250;
+/** Longest delay one Node timer takes; longer async timeouts are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Queues with pending async operations: kept alive until those settle (the native waiter only
+ *  holds its queue weakly, so a forgotten idle handle can be garbage-collected and cleaned up). */
+const busy = new Set<object>();
 
 interface Opened<T> {
   handle: NativeHandle;
@@ -210,6 +220,9 @@ function openNative<T>(name: unknown, mode: OpenMode, rawOptions: unknown, joina
   return { handle, codec, info, name: validName };
 }
 
+/** A message taken from the ring but not yet handed out: its value, or why it could not be decoded. */
+type Carried<T> = { value: T } | { error: unknown };
+
 /** Kinds of pending asynchronous operations. */
 type PendingKind = 'get' | 'put' | 'join';
 
@@ -253,6 +266,8 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   #slabOffset = 0;
   #lens = new Uint32Array(64);
   #writeSlab: Buffer | null = null;
+  /** Messages already taken from the ring by a batch whose decode failed part-way (see #shiftMany). */
+  #carry: Carried<T>[] = [];
   readonly #pending: Record<PendingKind, Pending[]> = { get: [], put: [], join: [] };
   #pendingCount = 0;
   #watching = false;
@@ -342,8 +357,17 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   putManySync(values: Iterable<T>, options?: SyncWaitOptions): void {
     const timeout = this.#syncTimeout(options);
     const batch = this.#encodeMany(values);
-    const pushed = this.#live().pushMany(batch.bytes, batch.lens, batch.count, timeout);
-    if (pushed < batch.count) this.#throwStatus(this.#live().lastError().status, 'put', timeout, pushed);
+    const handle = this.#live();
+    let done = 0;
+    let offset = 0;
+    this.#sliced(timeout, (slice) => {
+      const lens = batch.lens.subarray(done, batch.count);
+      const pushed = handle.pushMany(batch.bytes.subarray(offset), lens, batch.count - done, slice);
+      for (let i = 0; i < pushed; i++) offset += lens[i] as number;
+      done += pushed;
+      return done === batch.count ? S.ok : handle.lastError().status;
+    }, S.full);
+    if (done < batch.count) this.#throwStatus(handle.lastError().status, 'put', timeout, done);
   }
 
   /**
@@ -412,6 +436,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     this.#handle = null;
     const error = this.#closedError();
     for (const kind of ['get', 'put', 'join'] as const) this.#rejectAll(kind, error);
+    busy.delete(this);
     handle.close();
   }
 
@@ -514,7 +539,8 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
         } catch (error) {
           return { done: true, error };
         }
-      }, () => new QueueFullError(`putMany on queue '${this.name}' timed out after ${timeout} ms with ${done} of ${batch.count} values put`, done));
+      }, () => new QueueFullError(`putMany on queue '${this.name}' timed out after ${timeout} ms with ${done} of ${batch.count} values put`, done),
+      (reason) => (done === 0 ? reason : partialAbort(reason, done, batch.count)));
     });
   }
 
@@ -571,7 +597,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
 
   /** @internal Waits (async) until the native predicate for `event` holds. */
   protected waitEvent(kind: 'join', timeout: number, signal: AbortSignal | undefined, check: () => boolean): Promise<boolean> {
-    if (this.#pending.join.length === 0 && check()) return Promise.resolve(true);
+    if (check()) return Promise.resolve(true); // join takes nothing: no FIFO to respect
     if (timeout === 0) return Promise.resolve(false);
     return new Promise<boolean>((resolve, reject) => {
       this.#enqueue(kind, timeout, signal, 0, resolve, reject, () => (check() ? { done: true, value: true } : { done: false }), () => false);
@@ -639,8 +665,28 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   }
 
   #push(bytes: Uint8Array, timeout: number): void {
-    const st = this.#live().push(bytes, timeout);
+    const handle = this.#live();
+    const st = this.#sliced(timeout, (slice) => handle.push(bytes, slice), S.full);
     if (st !== S.ok) this.#throwStatus(st, 'put', timeout, 0, bytes.length);
+  }
+
+  /**
+   * Runs a blocking native call in slices of at most SYNC_SLICE_MS until it returns something
+   * other than `waiting`, or `timeout` (ms; < 0 forever, 0 once without waiting) has passed.
+   */
+  #sliced(timeout: number, call: (sliceMs: number) => number, waiting: number): number {
+    if (timeout === 0) return call(0);
+    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+    for (;;) {
+      const slice = timeout < 0 ? SYNC_SLICE_MS : Math.min(SYNC_SLICE_MS, Math.max(0, Math.ceil(deadline - performance.now())));
+      const r = call(slice);
+      if (r !== waiting || performance.now() >= deadline) return r;
+    }
+  }
+
+  /** @internal {@link Queue.#sliced} for JoinableQueue. */
+  protected sliced(timeout: number, call: (sliceMs: number) => number, waiting: number): number {
+    return this.#sliced(timeout, call, waiting);
   }
 
   #newSlab(size: number): Buffer {
@@ -648,6 +694,10 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     // ever handed out (a 1 MiB 'raw' message needs a new slab per get; zeroing it first cost as
     // much as the copy).
     const slab = Buffer.allocUnsafeSlow(size);
+    // Values handed out by a borrowing codec ('raw') are views of this slab. Like Node's own Buffer
+    // pool, it must not be transferred away (postMessage(buf, [buf.buffer])): that would detach
+    // the slab under later gets.
+    if (this.#borrows) markAsUntransferable(slab.buffer);
     this.#handle?.setReadBuffer(slab.buffer as ArrayBuffer);
     this.#slabOffset = 0;
     return slab;
@@ -656,9 +706,11 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   /** Takes one message. Returns kEmpty instead of throwing when `throwEmpty` is false. */
   #shift(timeout: number, throwEmpty: boolean): T | typeof kEmpty {
     const handle = this.#live();
+    if (this.#carry.length > 0) return this.#takeCarried();
+    if (this.#borrows && this.#slab.buffer.byteLength === 0) this.#slab = this.#newSlab(READ_SLAB_SIZE); // detached anyway
     for (;;) {
       const offset = this.#borrows ? this.#slabOffset : 0;
-      const n = handle.shift(offset, timeout);
+      const n = this.#sliced(timeout, (slice) => handle.shift(offset, slice), S.empty);
       if (n >= 0) {
         const bytes = this.#slab.subarray(offset, offset + n);
         if (this.#borrows) this.#slabOffset = offset + align8(n);
@@ -673,22 +725,54 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     }
   }
 
+  /** Serves one entry of #carry: its value, or its decode error. */
+  #takeCarried(): T {
+    const entry = this.#carry.shift() as Carried<T>;
+    if ('error' in entry) throw entry.error;
+    return entry.value;
+  }
+
   #shiftMany(max: number, timeout: number, throwEmpty: boolean): T[] | typeof kEmpty {
     const handle = this.#live();
+    if (this.#carry.length > 0) {
+      const out: T[] = [this.#takeCarried()]; // throws if the first carried entry is an error
+      while (out.length < max && this.#carry.length > 0 && !('error' in (this.#carry[0] as Carried<T>))) out.push(this.#takeCarried());
+      return out;
+    }
+    if (this.#borrows && this.#slab.buffer.byteLength === 0) this.#slab = this.#newSlab(READ_SLAB_SIZE);
     if (this.#lens.length < max) this.#lens = new Uint32Array(Math.min(MAX_BATCH, Math.max(max, this.#lens.length * 2)));
     const lens = this.#lens;
     for (;;) {
       const offset = this.#borrows ? this.#slabOffset : 0;
-      const n = handle.shiftMany(offset, max, lens, timeout);
+      const n = this.#sliced(timeout, (slice) => handle.shiftMany(offset, max, lens, slice), S.empty);
       if (n > 0) {
-        const out: T[] = new Array<T>(n);
+        const out: T[] = [];
         let pos = offset;
         for (let i = 0; i < n; i++) {
           const len = lens[i] as number;
-          out[i] = this.#codec.decode(this.#slab.subarray(pos, pos + len));
+          const bytes = this.#slab.subarray(pos, pos + len);
           pos += align8(len);
+          try {
+            out.push(this.#codec.decode(bytes));
+          } catch (error) {
+            // The whole batch has left the ring: keep the error and every later message, in order,
+            // for the next gets, instead of losing them with this one.
+            this.#carry.push({ error });
+            for (let j = i + 1; j < n; j++) {
+              const l = lens[j] as number;
+              const b = this.#slab.subarray(pos, pos + l);
+              pos += align8(l);
+              try {
+                this.#carry.push({ value: this.#codec.decode(b) });
+              } catch (e) {
+                this.#carry.push({ error: e });
+              }
+            }
+            break;
+          }
         }
         if (this.#borrows) this.#slabOffset = pos;
+        if (out.length === 0) return [this.#takeCarried()]; // the first message failed: throw now
         return out;
       }
       if (n === S.needSpace) {
@@ -764,6 +848,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     reject: (e: unknown) => void,
     attempt: () => { done: false } | { done: true; value: V } | { done: true; error: unknown },
     onTimeout?: () => V | Error,
+    onAbortError?: (reason: unknown) => unknown,
   ): Pending {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -794,18 +879,23 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
       },
     };
     if (timeout >= 0) {
-      timer = setTimeout(() => {
+      const fire = (): void => {
         if (!remove()) return;
         const r = onTimeout ? onTimeout() : this.#statusError(kind === 'get' ? S.empty : S.full, kind === 'get' ? 'get' : 'put', timeout);
         if (r instanceof Error) reject(r);
         else resolve(r);
         if (kind === 'put') this.#service('put'); // the next put may need less room
-      }, timeout);
+      };
+      // Node timers overflow past 2^31-1 ms (they would fire at once): chain them.
+      const schedule = (left: number): void => {
+        timer = left > MAX_TIMER_MS ? setTimeout(() => schedule(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fire, left);
+      };
+      schedule(timeout);
     }
     if (signal) {
       onAbort = () => {
         if (!remove()) return;
-        reject(signal.reason);
+        reject(onAbortError ? onAbortError(signal.reason) : signal.reason);
         if (kind === 'put') this.#service('put'); // the next put may need less room
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -821,8 +911,13 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     this.#pendingCount += delta;
     const h = this.#handle;
     if (!h) return;
-    if (before === 0 && this.#pendingCount > 0) h.ref();
-    else if (before > 0 && this.#pendingCount === 0) h.unref();
+    if (before === 0 && this.#pendingCount > 0) {
+      busy.add(this);
+      h.ref();
+    } else if (before > 0 && this.#pendingCount === 0) {
+      busy.delete(this);
+      h.unref();
+    }
   }
 
   #arm(kind: PendingKind): void {
@@ -830,7 +925,13 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     const head = this.#pending[kind][0];
     if (!h || !head) return;
     if (!this.#watching) {
-      h.watch((event, status) => this.#onEvent(event, status));
+      // Weakly: the TSFN keeps this callback alive for as long as the handle lives, and a strong
+      // reference would keep a forgotten queue (its thread, mapping and attach slot) forever.
+      const self = new WeakRef(this);
+      h.watch((event, status) => {
+        const queue = self.deref();
+        if (queue) queue.#onEvent(event, status);
+      });
       this.#watching = true;
       if (this.#pendingCount > 0) h.ref();
     }
@@ -865,6 +966,16 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     }
     if (list.length > 0) this.#arm(kind);
   }
+}
+
+/**
+ * The rejection of a putMany aborted after some values went in: an AbortError like Node's (same
+ * `name` and `code`), with the signal's reason as `cause` and how many values were put.
+ */
+function partialAbort(reason: unknown, putCount: number, total: number): Error {
+  const error = new Error(`putMany was aborted after ${putCount} of ${total} values were put (they stay queued, in order)`, { cause: reason });
+  error.name = 'AbortError';
+  return Object.assign(error, { code: 'ABORT_ERR', putCount });
 }
 
 /** Sentinel for "nothing there" in internal non-throwing gets. */
@@ -903,7 +1014,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    */
   joinSync(options?: SyncWaitOptions): boolean {
     const opts = validateOptions(options, 'options', SYNC_WAIT_KEYS);
-    const st = this.handle.wait(NativeEvent.AllDone, 0, validateTimeout(opts['timeout']));
+    const handle = this.handle;
+    const st = this.sliced(validateTimeout(opts['timeout']), (slice) => handle.wait(NativeEvent.AllDone, 0, slice), S.timedOut);
     if (st === S.ok) return true;
     if (st === S.timedOut) return false;
     this.throwStatus(st, 'get', 0);
