@@ -58,17 +58,29 @@ int64_t NowMs() {
 /** An absolute CLOCK_MONOTONIC deadline; timeout < 0 never expires. */
 class Deadline {
  public:
-  explicit Deadline(TimeoutMs timeout) : forever_(timeout < 0), at_(timeout < 0 ? 0 : NowMs() + timeout) {}
-  bool expired() const { return !forever_ && NowMs() >= at_; }
+  explicit Deadline(TimeoutMs timeout) : timeout_(timeout) {}
+  bool expired() { return timeout_ >= 0 && NowMs() >= At(); }
   /** Milliseconds to sleep now: at most `slice`, never past the deadline. */
-  int64_t Slice(int64_t slice) const {
-    if (forever_) return slice;
-    return std::max<int64_t>(0, std::min(slice, at_ - NowMs()));
+  int64_t Slice(int64_t slice) {
+    if (timeout_ < 0) return slice;
+    return std::max<int64_t>(0, std::min(slice, At() - NowMs()));
   }
 
  private:
-  bool forever_;
-  int64_t at_;
+  // The clock is read when the deadline is first consulted, not when it is made: an operation
+  // that completes at once (every uncontended put and get) never reads it. Callers make their
+  // first attempt with the raw timeout, so the deadline starts after that attempt, which takes
+  // microseconds (or returns at once with kTimedOut when the lock itself stayed busy).
+  int64_t At() {
+    if (!started_) {
+      at_ = NowMs() + timeout_;
+      started_ = true;
+    }
+    return at_;
+  }
+  TimeoutMs timeout_;
+  bool started_ = false;
+  int64_t at_ = 0;
 };
 
 /** FUTEX_WAIT on a shared (not process-private) word, with a relative timeout in ms. */
@@ -705,7 +717,7 @@ int Ring::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomi
       result = kCancelled;
       break;
     }
-    int st = Lock(timeout < 0 ? -1 : deadline.Slice(INT32_MAX));
+    int st = Lock(deadline.Slice(INT32_MAX));
     if (st == kTimedOut) break;
     if (st != kOk) {
       result = st;
@@ -807,8 +819,10 @@ int64_t Ring::TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, uint6
 int Ring::Push(const uint8_t* data, uint32_t len, TimeoutMs timeout) {
   if (len > max_payload()) return kTooLarge;
   Deadline deadline(timeout);
+  bool first = true;
   for (;;) {
-    int st = Lock(timeout < 0 ? -1 : deadline.Slice(INT32_MAX));
+    int st = Lock(first ? timeout : deadline.Slice(INT32_MAX));
+    first = false;
     if (st == kTimedOut) return kFull;
     if (st != kOk) return st;
     st = TryPushLocked(data, len);
@@ -827,9 +841,11 @@ int Ring::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeou
     if (lens[i] > max_payload()) return kTooLarge;
   }
   Deadline deadline(timeout);
+  bool first = true;
   const uint8_t* p = data;
   for (;;) {
-    int st = Lock(timeout < 0 ? -1 : deadline.Slice(INT32_MAX));
+    int st = Lock(first ? timeout : deadline.Slice(INT32_MAX));
+    first = false;
     if (st == kTimedOut) return kFull;
     if (st != kOk) return st;
     uint32_t before = *pushed;
@@ -851,8 +867,10 @@ int Ring::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeou
 
 int64_t Ring::Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout) {
   Deadline deadline(timeout);
+  bool first = true;
   for (;;) {
-    int st = Lock(timeout < 0 ? -1 : deadline.Slice(INT32_MAX));
+    int st = Lock(first ? timeout : deadline.Slice(INT32_MAX));
+    first = false;
     if (st == kTimedOut) return kEmpty;
     if (st != kOk) return st;
     int64_t got = TryShiftLocked(out, out_cap, true, nullptr);
@@ -867,8 +885,10 @@ int64_t Ring::Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout) {
 
 int64_t Ring::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens, TimeoutMs timeout) {
   Deadline deadline(timeout);
+  bool first = true;
   for (;;) {
-    int st = Lock(timeout < 0 ? -1 : deadline.Slice(INT32_MAX));
+    int st = Lock(first ? timeout : deadline.Slice(INT32_MAX));
+    first = false;
     if (st == kTimedOut) return kEmpty;
     if (st != kOk) return st;
     uint32_t got = 0;

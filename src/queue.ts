@@ -134,6 +134,8 @@ const align8 = (n: number): number => n + 7 - ((n + 7) % 8);
 const SYNC_SLICE_MS = 250;
 /** Longest delay one Node timer takes; longer async timeouts are chained. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The first native slice of a blocking call: the whole wait when it is no longer than a slice. */
+const firstSlice = (timeout: number): number => (timeout >= 0 && timeout <= SYNC_SLICE_MS ? timeout : SYNC_SLICE_MS);
 /** Queues with pending async operations: kept alive until those settle (the native waiter only
  *  holds its queue weakly, so a forgotten idle handle can be garbage-collected and cleaned up). */
 const busy = new Set<object>();
@@ -263,6 +265,8 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   readonly #codec: Codec<T>;
   readonly #borrows: boolean;
   #slab: Buffer;
+  /** `#slab`'s ArrayBuffer, kept to notice cheaply that it was detached (byteLength 0). */
+  #slabMemory: ArrayBuffer = new ArrayBuffer(0);
   #slabOffset = 0;
   #lens = new Uint32Array(64);
   #writeSlab: Buffer | null = null;
@@ -360,7 +364,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     const handle = this.#live();
     let done = 0;
     let offset = 0;
-    this.#sliced(timeout, (slice) => {
+    this.sliced(timeout, (slice) => {
       const lens = batch.lens.subarray(done, batch.count);
       const pushed = handle.pushMany(batch.bytes.subarray(offset), lens, batch.count - done, slice);
       for (let i = 0; i < pushed; i++) offset += lens[i] as number;
@@ -666,27 +670,48 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
 
   #push(bytes: Uint8Array, timeout: number): void {
     const handle = this.#live();
-    const st = this.#sliced(timeout, (slice) => handle.push(bytes, slice), S.full);
+    // The first call is made directly (no closure, no clock read): that is every put that does not
+    // have to wait long, the hot path.
+    const started = timeout > SYNC_SLICE_MS ? performance.now() : 0;
+    let st = handle.push(bytes, firstSlice(timeout));
+    if (st === S.full && timeout !== firstSlice(timeout)) st = this.#pushWaiting(handle, bytes, timeout, started);
     if (st !== S.ok) this.#throwStatus(st, 'put', timeout, 0, bytes.length);
   }
 
   /**
-   * Runs a blocking native call in slices of at most SYNC_SLICE_MS until it returns something
-   * other than `waiting`, or `timeout` (ms; < 0 forever, 0 once without waiting) has passed.
+   * Goes on with a blocking native call in slices of at most SYNC_SLICE_MS, after a first slice
+   * (begun at `started`) returned `waiting`, until it returns something else or `timeout` (ms,
+   * < 0 forever) has passed since `started`.
    */
-  #sliced(timeout: number, call: (sliceMs: number) => number, waiting: number): number {
-    if (timeout === 0) return call(0);
-    const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
+  #sliced(timeout: number, started: number, call: (sliceMs: number) => number, waiting: number): number {
+    const deadline = timeout < 0 ? Infinity : started + timeout;
     for (;;) {
-      const slice = timeout < 0 ? SYNC_SLICE_MS : Math.min(SYNC_SLICE_MS, Math.max(0, Math.ceil(deadline - performance.now())));
-      const r = call(slice);
-      if (r !== waiting || performance.now() >= deadline) return r;
+      const left = deadline - performance.now();
+      if (left <= 0) return waiting;
+      const r = call(left === Infinity ? SYNC_SLICE_MS : Math.min(SYNC_SLICE_MS, Math.ceil(left)));
+      if (r !== waiting) return r;
     }
   }
 
-  /** @internal {@link Queue.#sliced} for JoinableQueue. */
+  // The waiting halves of #push, #shift and #shiftMany live apart: a closure in those hot methods
+  // would make V8 allocate a context on every call, waiting or not (a third of a 64-byte putSync).
+  #pushWaiting(handle: NativeHandle, bytes: Uint8Array, timeout: number, started: number): number {
+    return this.#sliced(timeout, started, (slice) => handle.push(bytes, slice), S.full);
+  }
+
+  #shiftWaiting(handle: NativeHandle, offset: number, timeout: number, started: number): number {
+    return this.#sliced(timeout, started, (slice) => handle.shift(offset, slice), S.empty);
+  }
+
+  #shiftManyWaiting(handle: NativeHandle, offset: number, max: number, lens: Uint32Array, timeout: number, started: number): number {
+    return this.#sliced(timeout, started, (slice) => handle.shiftMany(offset, max, lens, slice), S.empty);
+  }
+
+  /** @internal Runs a blocking native call in slices (see #sliced); for the batch put and JoinableQueue. */
   protected sliced(timeout: number, call: (sliceMs: number) => number, waiting: number): number {
-    return this.#sliced(timeout, call, waiting);
+    const started = timeout > SYNC_SLICE_MS ? performance.now() : 0;
+    const r = call(firstSlice(timeout));
+    return r === waiting && timeout !== firstSlice(timeout) ? this.#sliced(timeout, started, call, waiting) : r;
   }
 
   #newSlab(size: number): Buffer {
@@ -697,8 +722,9 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     // Values handed out by a borrowing codec ('raw') are views of this slab. Like Node's own Buffer
     // pool, it must not be transferred away (postMessage(buf, [buf.buffer])): that would detach
     // the slab under later gets.
-    if (this.#borrows) markAsUntransferable(slab.buffer);
-    this.#handle?.setReadBuffer(slab.buffer as ArrayBuffer);
+    this.#slabMemory = slab.buffer as ArrayBuffer;
+    if (this.#borrows) markAsUntransferable(this.#slabMemory);
+    this.#handle?.setReadBuffer(this.#slabMemory);
     this.#slabOffset = 0;
     return slab;
   }
@@ -707,10 +733,12 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   #shift(timeout: number, throwEmpty: boolean): T | typeof kEmpty {
     const handle = this.#live();
     if (this.#carry.length > 0) return this.#takeCarried();
-    if (this.#borrows && this.#slab.buffer.byteLength === 0) this.#slab = this.#newSlab(READ_SLAB_SIZE); // detached anyway
+    if (this.#borrows && this.#slabMemory.byteLength === 0) this.#slab = this.#newSlab(READ_SLAB_SIZE); // detached anyway
     for (;;) {
       const offset = this.#borrows ? this.#slabOffset : 0;
-      const n = this.#sliced(timeout, (slice) => handle.shift(offset, slice), S.empty);
+      const started = timeout > SYNC_SLICE_MS ? performance.now() : 0;
+      let n = handle.shift(offset, firstSlice(timeout));
+      if (n === S.empty && timeout !== firstSlice(timeout)) n = this.#shiftWaiting(handle, offset, timeout, started);
       if (n >= 0) {
         const bytes = this.#slab.subarray(offset, offset + n);
         if (this.#borrows) this.#slabOffset = offset + align8(n);
@@ -739,12 +767,14 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
       while (out.length < max && this.#carry.length > 0 && !('error' in (this.#carry[0] as Carried<T>))) out.push(this.#takeCarried());
       return out;
     }
-    if (this.#borrows && this.#slab.buffer.byteLength === 0) this.#slab = this.#newSlab(READ_SLAB_SIZE);
+    if (this.#borrows && this.#slabMemory.byteLength === 0) this.#slab = this.#newSlab(READ_SLAB_SIZE);
     if (this.#lens.length < max) this.#lens = new Uint32Array(Math.min(MAX_BATCH, Math.max(max, this.#lens.length * 2)));
     const lens = this.#lens;
     for (;;) {
       const offset = this.#borrows ? this.#slabOffset : 0;
-      const n = this.#sliced(timeout, (slice) => handle.shiftMany(offset, max, lens, slice), S.empty);
+      const started = timeout > SYNC_SLICE_MS ? performance.now() : 0;
+      let n = handle.shiftMany(offset, max, lens, firstSlice(timeout));
+      if (n === S.empty && timeout !== firstSlice(timeout)) n = this.#shiftManyWaiting(handle, offset, max, lens, timeout, started);
       if (n > 0) {
         const out: T[] = [];
         let pos = offset;
