@@ -102,6 +102,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
                            InstanceMethod("needed", &QueueHandle::Needed),
                            InstanceMethod("lastError", &QueueHandle::LastError),
                            InstanceMethod("count", &QueueHandle::Count),
+                           InstanceMethod("shutdownState", &QueueHandle::ShutdownState),
+                           InstanceMethod("unfinished", &QueueHandle::Unfinished),
                            InstanceMethod("stats", &QueueHandle::Stats),
                            InstanceMethod("info", &QueueHandle::Info),
                            InstanceMethod("shutdown", &QueueHandle::Shutdown),
@@ -403,6 +405,20 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     Napi::Env env = info.Env();
     if (!Guard(env)) return env.Undefined();
     return Napi::Number::New(env, ring_.Count());
+  }
+
+  // shutdownState() -> 0 none, 1 graceful, 2 immediate; unfinished() -> JoinableQueue tasks. One
+  // atomic load each, unlike stats(), which locks and checks every attached process.
+  Napi::Value ShutdownState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Guard(env)) return env.Undefined();
+    return Napi::Number::New(env, ring_.ShutdownState());
+  }
+
+  Napi::Value Unfinished(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Guard(env)) return env.Undefined();
+    return Napi::Number::New(env, double(ring_.Unfinished()));
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {

@@ -194,6 +194,8 @@ class Ring {
   int TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written);
 
   uint32_t Count() const;
+  uint32_t ShutdownState() const { return header_->shutdown.load(std::memory_order_acquire); }
+  uint64_t Unfinished() const { return header_->unfinished.load(std::memory_order_acquire); }
   Snapshot Stats();
 
   uint64_t capacity() const { return capacity_; }

@@ -70,6 +70,10 @@ export interface NativeHandle {
   needed(): number;
   lastError(): { message: string; status: number };
   count(): number;
+  /** 0 none, 1 graceful, 2 immediate: one atomic load (stats() locks and checks processes). */
+  shutdownState(): number;
+  /** JoinableQueue: items put and not yet marked done. */
+  unfinished(): number;
   stats(): NativeStats;
   info(): NativeInfo;
   shutdown(immediate: boolean): number;

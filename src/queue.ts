@@ -407,7 +407,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
 
   /** `true` once {@link Queue.shutdown} was called by any process. */
   get isShutdown(): boolean {
-    return this.#live().stats().shutdown !== 'none';
+    return this.#live().shutdownState() !== 0;
   }
 
   /** `true` once this handle was closed. */
@@ -1035,7 +1035,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   /** Items put and not yet marked done, across all processes. */
   unfinishedTasks(): number {
-    return this.handle.stats().unfinishedTasks;
+    return this.handle.unfinished();
   }
 
   /**
