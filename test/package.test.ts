@@ -93,7 +93,7 @@ const timings: Record<string, number> = {};
 beforeAll(async () => {
   // Stage the files a release checkout has (the tarball's inputs), sharing node_modules.
   mkdirSync(stage);
-  for (const entry of ['package.json', 'README.md', 'binding.gyp', 'tsconfig.build.json', 'native', 'src', 'scripts', 'bin']) {
+  for (const entry of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'tsconfig.build.json', 'native', 'src', 'scripts', 'bin']) {
     cpSync(join(repo, entry), join(stage, entry), { recursive: true });
   }
   symlinkSync(join(repo, 'node_modules'), join(stage, 'node_modules'), 'dir');
@@ -138,7 +138,7 @@ describe('the packed tarball', () => {
     // src/*.ts ships on purpose: dist's source maps and declaration maps point at it.
     expect(files).toContain('src/index.ts');
     for (const file of files) {
-      expect(file).toMatch(/^(package\.json|README\.md|binding\.gyp|native\/[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/);
+      expect(file).toMatch(/^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/);
     }
     expect(files.filter((f) => f.startsWith('prebuilds/'))).toEqual(releaseMode ? RELEASE_PREBUILDS : [prebuild]);
     // Same list as the real pack.
