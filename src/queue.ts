@@ -126,6 +126,8 @@ const WAIT_KEYS = ['timeout', 'signal'] as const;
 const SYNC_WAIT_KEYS = ['timeout'] as const;
 
 const kToken = Symbol('shm-queue.internal');
+/** Parsed options of a promise call made without options: wait forever, no signal. */
+const WAIT_FOREVER: Readonly<{ timeout: number; signal: AbortSignal | undefined }> = Object.freeze({ timeout: -1, signal: undefined });
 
 /** Rounds up to a multiple of 8 (arithmetic, not `&`: sizes may exceed 2^31). */
 const align8 = (n: number): number => n + 7 - ((n + 7) % 8);
@@ -624,8 +626,8 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     return validateTimeout(opts['timeout']);
   }
 
-  #asyncOptions(options: WaitOptions | undefined): { timeout: number; signal: AbortSignal | undefined } {
-    if (options === undefined) return { timeout: -1, signal: undefined };
+  #asyncOptions(options: WaitOptions | undefined): Readonly<{ timeout: number; signal: AbortSignal | undefined }> {
+    if (options === undefined) return WAIT_FOREVER; // no allocation on the common call
     const opts = validateOptions(options, 'options', WAIT_KEYS);
     return { timeout: validateTimeout(opts['timeout']), signal: validateSignal(opts['signal']) };
   }
