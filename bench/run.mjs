@@ -100,7 +100,10 @@ function machine() {
 async function zeromqAvailable() {
   try {
     const zmq = await import('zeromq');
-    return { ok: true, version: `zeromq.js ${JSON.parse(readFileSync(join(HERE, '../node_modules/zeromq/package.json'), 'utf8')).version}, libzmq ${zmq.version}` };
+    return {
+      ok: true,
+      version: `zeromq.js ${JSON.parse(readFileSync(join(HERE, '../node_modules/zeromq/package.json'), 'utf8')).version}, libzmq ${zmq.version}`,
+    };
   } catch (error) {
     return { ok: false, reason: `npm 'zeromq' could not be loaded here: ${String(error.message).split('\n')[0]}` };
   }
@@ -109,10 +112,15 @@ async function zeromqAvailable() {
 function buildFutex(tmp) {
   const out = join(tmp, 'futex-pingpong');
   try {
-    execFileSync('g++', ['-O2', '-std=c++17', '-o', out, join(HERE, 'lib/futex-pingpong.cc')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('g++', ['-O2', '-std=c++17', '-o', out, join(HERE, 'lib/futex-pingpong.cc')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     return { ok: true, file: out, version: execFileSync('g++', ['-dumpfullversion']).toString().trim() };
   } catch (error) {
-    const why = error.code === 'ENOENT' ? 'g++ is not installed' : `g++ failed: ${String(error.stderr ?? error.message).split('\n')[0]}`;
+    const why =
+      error.code === 'ENOENT'
+        ? 'g++ is not installed'
+        : `g++ failed: ${String(error.stderr ?? error.message).split('\n')[0]}`;
     return { ok: false, reason: why };
   }
 }
@@ -127,7 +135,12 @@ function si(v) {
   if (v >= 1e3) return `${(v / 1e3).toFixed(v >= 1e5 ? 0 : 1)}k`;
   return v.toFixed(0);
 }
-const fmtUnit = (v, unit) => (unit === 'MB/s' ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} MB/s` : unit === 'µs' ? `${v.toFixed(1)} µs` : `${si(v)} msgs/s`);
+const fmtUnit = (v, unit) =>
+  unit === 'MB/s'
+    ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} MB/s`
+    : unit === 'µs'
+      ? `${v.toFixed(1)} µs`
+      : `${si(v)} msgs/s`;
 const ratio = (r) => (r > 0 && Number.isFinite(r) ? `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}x` : '—');
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -194,7 +207,11 @@ function context() {
 
 async function runCase(scenario, c, env) {
   if (c.exec) {
-    const r = await runExecutable(env.futex.file, [String(timing.warmMs), String(timing.measureMs)], timing.warmMs + timing.measureMs + 30_000);
+    const r = await runExecutable(
+      env.futex.file,
+      [String(timing.warmMs), String(timing.measureMs)],
+      timing.warmMs + timing.measureMs + 30_000,
+    );
     return { p50: r.p50, p90: r.p90, p99: r.p99, mean: r.mean, samples: r.samples };
   }
   const ctx = context();
@@ -229,15 +246,31 @@ function analyse(entry, def) {
         const vb = valueOf(entry.metric, b.runs[i]);
         return latency ? vb / va : va / vb;
       });
-      entry.ratios.push({ shm: a.id, peer: b.id, better: latency ? b.value / a.value : a.value / b.value, perRound: perRound.map((x) => (Number.isFinite(x) ? x : null)) });
+      entry.ratios.push({
+        shm: a.id,
+        peer: b.id,
+        better: latency ? b.value / a.value : a.value / b.value,
+        perRound: perRound.map((x) => (Number.isFinite(x) ? x : null)),
+      });
     }
   }
   for (const t of def?.targets ?? []) {
     const better = entry.ratios.find((x) => x.shm === t.shm && x.peer === t.peer)?.better ?? NaN;
     // For latency the target reads "ours <= maxRatio x theirs".
     const measured = t.maxRatio !== undefined ? 1 / better : better;
-    const met = !Number.isFinite(measured) ? null : t.maxRatio !== undefined ? measured <= t.maxRatio : measured >= t.min;
-    entry.targets.push({ text: t.text, shm: t.shm, peer: t.peer, measured, met, goal: t.maxRatio !== undefined ? `<= ${t.maxRatio}x` : `>= ${t.min}x` });
+    const met = !Number.isFinite(measured)
+      ? null
+      : t.maxRatio !== undefined
+        ? measured <= t.maxRatio
+        : measured >= t.min;
+    entry.targets.push({
+      text: t.text,
+      shm: t.shm,
+      peer: t.peer,
+      measured,
+      met,
+      goal: t.maxRatio !== undefined ? `<= ${t.maxRatio}x` : `>= ${t.min}x`,
+    });
   }
 }
 
@@ -264,13 +297,24 @@ async function measure() {
     mode,
     timing,
     machine: info,
-    peers: { zeromq: zmqInfo, futexReference: futexInfo.ok ? { ok: true, compiler: `g++ ${futexInfo.version}` } : futexInfo },
+    peers: {
+      zeromq: zmqInfo,
+      futexReference: futexInfo.ok ? { ok: true, compiler: `g++ ${futexInfo.version}` } : futexInfo,
+    },
     scenarios: [],
     micro: null,
   };
 
   for (const s of scenarios) {
-    const entry = { id: s.id, title: s.title, metric: s.metric, unit: s.metric === 'latency' ? 'µs' : s.metric === 'bytes' ? 'MB/s' : 'msgs/s', cases: [], ratios: [], targets: [] };
+    const entry = {
+      id: s.id,
+      title: s.title,
+      metric: s.metric,
+      unit: s.metric === 'latency' ? 'µs' : s.metric === 'bytes' ? 'MB/s' : 'msgs/s',
+      cases: [],
+      ratios: [],
+      targets: [],
+    };
     const state = s.cases.map((c) => ({ c, runs: [], errors: [], skipped: skipReason(c) }));
     // Rounds: every case once, then every case again..., so that a load change on the machine hits
     // all cases of a scenario alike and the per-round ratios stay comparable.
@@ -287,7 +331,9 @@ async function measure() {
         try {
           const r = await runCase(s, st.c, { futex: futexInfo });
           st.runs.push(r);
-          progress(`${head}: ${fmtUnit(valueOf(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`);
+          progress(
+            `${head}: ${fmtUnit(valueOf(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`,
+          );
         } catch (error) {
           st.runs.push(null);
           st.errors.push(String(error.message).split('\n').slice(0, 6).join('\n'));
@@ -321,7 +367,16 @@ async function measure() {
   if (!opts['no-micro'] && !onlyCases) {
     progress('micro-benchmarks (tinybench, one process) ...');
     try {
-      const [r] = await runProcesses([{ family: 'micro', role: 'micro', params: { time: opts.quick ? 150 : 400, warmup: opts.quick ? 50 : 100, name: `bench-${process.pid}-micro` } }], { warmMs: 0, measureMs: 0 });
+      const [r] = await runProcesses(
+        [
+          {
+            family: 'micro',
+            role: 'micro',
+            params: { time: opts.quick ? 150 : 400, warmup: opts.quick ? 50 : 100, name: `bench-${process.pid}-micro` },
+          },
+        ],
+        { warmMs: 0, measureMs: 0 },
+      );
       report.micro = r.tasks;
     } catch (error) {
       report.micro = { error: String(error.message).split('\n')[0] };
@@ -334,7 +389,12 @@ async function measure() {
 }
 
 const report = opts.from ? JSON.parse(readFileSync(opts.from, 'utf8')) : await measure();
-if (opts.from) for (const e of report.scenarios) analyse(e, SCENARIOS.find((d) => d.id === e.id));
+if (opts.from)
+  for (const e of report.scenarios)
+    analyse(
+      e,
+      SCENARIOS.find((d) => d.id === e.id),
+    );
 const { mode: shownMode, timing: shown, machine: info } = report;
 const zmqInfo = report.peers.zeromq;
 const futexInfo = report.peers.futexReference;
@@ -344,10 +404,16 @@ const futexInfo = report.peers.futexReference;
 
 const lines = [];
 const out = (l = '') => lines.push(l);
-out(`## shm-queue benchmark (${shownMode} run: ${shown.runs} run${shown.runs > 1 ? 's' : ''} per case, ${shown.warmMs} ms warm-up + ${shown.measureMs} ms measured, median)`);
+out(
+  `## shm-queue benchmark (${shownMode} run: ${shown.runs} run${shown.runs > 1 ? 's' : ''} per case, ${shown.warmMs} ms warm-up + ${shown.measureMs} ms measured, median)`,
+);
 out();
-out(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.kernel}, Node ${info.node}; load average at start ${info.loadAverageAtStart.join(' / ')}; ${info.date.slice(0, 16).replace('T', ' ')} UTC.`);
-out(`Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with ${futexInfo.compiler}` : `C++ reference skipped (${futexInfo.reason})`}.`);
+out(
+  `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.kernel}, Node ${info.node}; load average at start ${info.loadAverageAtStart.join(' / ')}; ${info.date.slice(0, 16).replace('T', ' ')} UTC.`,
+);
+out(
+  `Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with ${futexInfo.compiler}` : `C++ reference skipped (${futexInfo.reason})`}.`,
+);
 for (const e of report.scenarios) {
   out();
   const latency = e.metric === 'latency';
@@ -361,23 +427,36 @@ for (const e of report.scenarios) {
   out(`|${[...head, ...ratioHead].map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`);
   for (const c of e.cases) {
     const name = c.shm ? `**${c.label}**` : c.label;
-    const val = (v) => (latency ? (Number.isFinite(v) ? v.toFixed(1) : '—') : e.metric === 'bytes' ? (Number.isFinite(v) ? v.toFixed(0) : '—') : si(v));
+    const val = (v) =>
+      latency
+        ? Number.isFinite(v)
+          ? v.toFixed(1)
+          : '—'
+        : e.metric === 'bytes'
+          ? Number.isFinite(v)
+            ? v.toFixed(0)
+            : '—'
+          : si(v);
     const range = shown.runs > 1 && Number.isFinite(c.min) ? `${val(c.min)}–${val(c.max)}` : '';
     const cells = latency ? [name, val(c.value), val(c.p99), range] : [name, val(c.value), range];
     if (e.metric === 'bytes') cells.push(si(c.msgsPerSec));
     if (c.skipped) cells[1] = `skipped: ${c.skipped}`;
     else if (!Number.isFinite(c.value)) cells[1] = 'FAILED';
-    for (const p of peers) cells.push(c.shm ? ratio(e.ratios.find((r) => r.shm === c.id && r.peer === p.id)?.better) : '');
+    for (const p of peers)
+      cells.push(c.shm ? ratio(e.ratios.find((r) => r.shm === c.id && r.peer === p.id)?.better) : '');
     out(`| ${cells.join(' | ')} |`);
   }
   out();
-  out(`Ratios ("x" = times better): ${latency ? "the peer's p50 / ours" : "ours / the peer's"}, from the medians above; every round ran all cases back to back (per-round ratios are in results.json).`);
+  out(
+    `Ratios ("x" = times better): ${latency ? "the peer's p50 / ours" : "ours / the peer's"}, from the medians above; every round ran all cases back to back (per-round ratios are in results.json).`,
+  );
   for (const t of e.targets) {
     const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED';
     const shown = Number.isFinite(t.measured) ? `${t.measured.toFixed(2)}x` : '—';
     out(`- target ${e.id} ${t.text}: ${shown} (goal ${t.goal}) — ${verdict}`);
   }
-  for (const c of e.cases) if (c.errors) out(`- ${c.label}: ${c.errors.length} failed run(s): ${c.errors[0].split('\n')[0]}`);
+  for (const c of e.cases)
+    if (c.errors) out(`- ${c.label}: ${c.errors.length} failed run(s): ${c.errors[0].split('\n')[0]}`);
 }
 if (Array.isArray(report.micro)) {
   out();
@@ -391,7 +470,9 @@ if (Array.isArray(report.micro)) {
   out(`Micro-benchmarks failed: ${report.micro.error}`);
 }
 out();
-out(`Total ${report.seconds} s. The figures are from this machine and this moment; other load on it moves them, the ratios (measured side by side) much less.`);
+out(
+  `Total ${report.seconds} s. The figures are from this machine and this moment; other load on it moves them, the ratios (measured side by side) much less.`,
+);
 process.stdout.write(`${lines.join('\n')}\n`);
 
 mkdirSync(outDir, { recursive: true });
@@ -403,9 +484,15 @@ const svg = barChart({
     title: `${e.id}: ${e.title}`,
     unit: e.metric === 'latency' ? 'p50 round trip, µs' : e.unit,
     lowerIsBetter: e.metric === 'latency',
-    bars: e.cases.map((c) => ({ label: c.label, value: Number.isFinite(c.value) ? c.value : 0, shm: c.shm, note: c.skipped ? 'skipped' : 'failed' })),
+    bars: e.cases.map((c) => ({
+      label: c.label,
+      value: Number.isFinite(c.value) ? c.value : 0,
+      shm: c.shm,
+      note: c.skipped ? 'skipped' : 'failed',
+    })),
   })),
-  format: (v, unit) => (unit.startsWith('p50') ? `${v.toFixed(1)} µs` : unit === 'MB/s' ? `${v.toFixed(0)} MB/s` : si(v)),
+  format: (v, unit) =>
+    unit.startsWith('p50') ? `${v.toFixed(1)} µs` : unit === 'MB/s' ? `${v.toFixed(0)} MB/s` : si(v),
 });
 writeFileSync(join(outDir, 'results.svg'), svg);
 process.stderr.write(`wrote ${join(outDir, 'results.json')} and ${join(outDir, 'results.svg')}\n`);

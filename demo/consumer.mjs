@@ -11,12 +11,15 @@ try {
     const batch = await q.getMany(256);
     if (received === 0) started = performance.now();
     for (const msg of batch) {
-      if (msg.id !== received || msg.name !== `item-${received}`) throw new Error(`out of order: expected ${received}, got ${msg.id}`);
+      if (msg.id !== received || msg.name !== `item-${received}`)
+        throw new Error(`out of order: expected ${received}, got ${msg.id}`);
       received++;
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(`[consumer pid ${process.pid}] received ${received.toLocaleString('en-US')} messages, all in order: ${Math.round(received / seconds).toLocaleString('en-US')} messages/s`);
+  console.log(
+    `[consumer pid ${process.pid}] received ${received.toLocaleString('en-US')} messages, all in order: ${Math.round(received / seconds).toLocaleString('en-US')} messages/s`,
+  );
 } finally {
   q.close();
 }

@@ -148,8 +148,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
       Napi::RangeError::New(env, "QueueHandle: bad mode").ThrowAsJavaScriptException();
       return;
     }
-    static constexpr shmq::OpenMode kModes[] = {shmq::OpenMode::kCreate, shmq::OpenMode::kOpen, shmq::OpenMode::kCreateOrOpen,
-                                                 shmq::OpenMode::kInspect};
+    static constexpr shmq::OpenMode kModes[] = {shmq::OpenMode::kCreate, shmq::OpenMode::kOpen,
+                                                shmq::OpenMode::kCreateOrOpen, shmq::OpenMode::kInspect};
     shmq::OpenMode om = kModes[mode];
     read_only_ = om == shmq::OpenMode::kInspect;
     shmq::OpenResult r = ring_.Open(name, om, opts);
@@ -158,7 +158,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
       return;
     }
     if (r.status != shmq::kOk) {
-      CodeError(env, r.status == shmq::kCorrupt ? "ERR_QUEUE_CORRUPT" : "ERR_QUEUE_INCOMPATIBLE", r.message).ThrowAsJavaScriptException();
+      CodeError(env, r.status == shmq::kCorrupt ? "ERR_QUEUE_CORRUPT" : "ERR_QUEUE_INCOMPATIBLE", r.message)
+          .ThrowAsJavaScriptException();
       return;
     }
     created_ = r.created;
@@ -255,7 +256,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
       return false;
     }
     if (read_only_) {
-      Napi::TypeError::New(env, "an inspect handle only supports stats(), info() and close()").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "an inspect handle only supports stats(), info() and close()")
+          .ThrowAsJavaScriptException();
       return false;
     }
     return true;
@@ -283,7 +285,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;
-    if (napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    if (napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_uint8_array) {
       Napi::TypeError::New(env, "push: bytes must be a Uint8Array").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -492,7 +495,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
       Napi::RangeError::New(env, "wait: bad event").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    return Napi::Number::New(env, ring_.Wait(static_cast<Event>(e), info[1].ToNumber().Uint32Value(), TimeoutArg(info[2]), nullptr));
+    return Napi::Number::New(
+        env, ring_.Wait(static_cast<Event>(e), info[1].ToNumber().Uint32Value(), TimeoutArg(info[2]), nullptr));
   }
 
   // watch(callback(event, status)): starts the waiter thread once; the TSFN starts unreferenced.
@@ -507,13 +511,14 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     auto watcher = std::make_shared<Watcher>();
     watcher->ring = &ring_;
     auto* keep = new std::shared_ptr<Watcher>(watcher);
-    wake_ = WakeFn::New(env, info[0].As<Napi::Function>(), "shm-queue waiter", 0, 1, static_cast<std::nullptr_t*>(nullptr),
-                        [](Napi::Env, std::shared_ptr<Watcher>* w, std::nullptr_t*) {
-                          (*w)->Stop();
-                          (*w)->finalized = true;
-                          delete w;
-                        },
-                        keep);
+    wake_ = WakeFn::New(
+        env, info[0].As<Napi::Function>(), "shm-queue waiter", 0, 1, static_cast<std::nullptr_t*>(nullptr),
+        [](Napi::Env, std::shared_ptr<Watcher>* w, std::nullptr_t*) {
+          (*w)->Stop();
+          (*w)->finalized = true;
+          delete w;
+        },
+        keep);
     wake_.Unref(env);
     watcher->thread = std::thread(WatcherLoop, watcher.get(), wake_);
     watcher_ = watcher;
@@ -529,7 +534,8 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
     if (!watcher_) return env.Undefined();
     // A new head put may need less room than the one the thread waits for: re-read it then too.
     bool needed_changed =
-        e == uint32_t(Event::kNotFull) && watcher_->needed.exchange(info[1].ToNumber().Uint32Value()) != info[1].ToNumber().Uint32Value();
+        e == uint32_t(Event::kNotFull) &&
+        watcher_->needed.exchange(info[1].ToNumber().Uint32Value()) != info[1].ToNumber().Uint32Value();
     uint32_t before = watcher_->armed.fetch_or(kEventBits[e]);
     if (!(before & kEventBits[e]) || needed_changed) watcher_->Interrupt();
     return env.Undefined();

@@ -32,16 +32,18 @@ static_assert(sizeof(Header) % 64 == 0, "the data ring must start on a cache lin
 
 namespace {
 
-constexpr int64_t kWaitSliceMs = 200;    // waits wake at least this often to re-check state
-constexpr int64_t kLockSliceMs = 250;    // lock waits re-check the holder's liveness this often
+constexpr int64_t kWaitSliceMs = 200;     // waits wake at least this often to re-check state
+constexpr int64_t kLockSliceMs = 250;     // lock waits re-check the holder's liveness this often
 constexpr int64_t kLockFirstSliceMs = 2;  // ... and first after this long
-constexpr int64_t kLockStallMs = 15000;  // a live holder that makes no progress this long is reported
-constexpr int64_t kReadyWaitMs = 2000;   // how long an opener waits for a creator to publish READY
+constexpr int64_t kLockStallMs = 15000;   // a live holder that makes no progress this long is reported
+constexpr int64_t kReadyWaitMs = 2000;    // how long an opener waits for a creator to publish READY
 constexpr uint32_t kFutexTidMask = 0x3fffffff;
 constexpr uint32_t kFutexOwnerDied = 0x40000000;
 constexpr uint32_t kFutexWaiters = 0x80000000;
 
-inline uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+inline uint64_t Align8(uint64_t n) {
+  return (n + 7) & ~uint64_t{7};
+}
 
 uint64_t WallMs() {
   timespec ts;
@@ -89,7 +91,9 @@ void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int64_t ms) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr, 0);
 }
 
-void FutexWake(void* word, int n) { syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, n, nullptr, nullptr, 0); }
+void FutexWake(void* word, int n) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, n, nullptr, nullptr, 0);
+}
 
 /** Reads one u32 of the untrusted ring exactly once (a scribbler may change it under us). */
 inline uint32_t LoadU32(const uint8_t* p) {
@@ -98,7 +102,9 @@ inline uint32_t LoadU32(const uint8_t* p) {
   return v;
 }
 
-inline void StoreU32(uint8_t* p, uint32_t v) { __atomic_store(reinterpret_cast<uint32_t*>(p), &v, __ATOMIC_RELAXED); }
+inline void StoreU32(uint8_t* p, uint32_t v) {
+  __atomic_store(reinterpret_cast<uint32_t*>(p), &v, __ATOMIC_RELAXED);
+}
 
 struct Fd {
   int fd = -1;
@@ -107,7 +113,9 @@ struct Fd {
   }
 };
 
-bool ThreadAlive(pid_t tid) { return kill(tid, 0) == 0 || errno != ESRCH; }
+bool ThreadAlive(pid_t tid) {
+  return kill(tid, 0) == 0 || errno != ESRCH;
+}
 
 /** kLockStallMs, unless SHM_QUEUE_LOCK_STALL_MS overrides it (for the fuzzer and tests). */
 int64_t LockStallMs() {
@@ -158,7 +166,8 @@ int MapsFile(pid_t tid, dev_t dev, ino_t ino) {
     if (!starts) continue;
     unsigned maj = 0, min = 0;
     unsigned long long inode = 0;
-    if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 && inode == uint64_t(ino) && maj == major(dev) && min == minor(dev)) {
+    if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 && inode == uint64_t(ino) &&
+        maj == major(dev) && min == minor(dev)) {
       found = 1;
       break;
     }
@@ -176,7 +185,7 @@ inline void CpuRelax() {
 #endif
 }
 
-constexpr int kLockSpins = 200;       // trylock attempts before sleeping on the mutex
+constexpr int kLockSpins = 200;         // trylock attempts before sleeping on the mutex
 constexpr int64_t kWaitSpinNs = 30000;  // longest a waiter polls before it sleeps on the futex
 constexpr int64_t kMinSpinNs = 1000;    // below this, a waiter sleeps at once (but see kSpinProbe)
 constexpr uint32_t kSpinProbe = 64;     // ...and polls in full once every kSpinProbe waits
@@ -192,7 +201,8 @@ int64_t NowNs() {
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > 200 || name == "." || name == "..") return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -203,7 +213,8 @@ bool ValidCodecName(const char* codec, size_t size) {
   if (n == 0 || n >= size) return false;
   for (size_t i = 0; i < n; i++) {
     char c = codec[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == ':' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -232,14 +243,18 @@ uint64_t ProcessStartTime(int32_t pid) {
   return field == 22 ? strtoull(p, nullptr, 10) : 0;
 }
 
-Ring::~Ring() { Close(); }
+Ring::~Ring() {
+  Close();
+}
 
 uint64_t Ring::max_payload() const {
   uint64_t m = capacity_ - kRecordHeaderSize;
   return std::min<uint64_t>(m, UINT32_MAX - 7);
 }
 
-int Ring::Unlink(const std::string& name) { return shm_unlink(ShmPath(name).c_str()) == 0 ? 0 : errno; }
+int Ring::Unlink(const std::string& name) {
+  return shm_unlink(ShmPath(name).c_str()) == 0 ? 0 : errno;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Open, create, validate.
@@ -369,7 +384,8 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
     // A creator sets the whole size with one ftruncate, so 0 < size < header is never a queue
     // being created: refuse it now instead of waiting kReadyWaitMs for a READY that cannot come.
     if (st.st_size > 0 && uint64_t(st.st_size) < sizeof(Header)) {
-      return fail(kCorrupt, "queue '" + name + "' is smaller (" + std::to_string(st.st_size) + " bytes) than a queue header (" + std::to_string(sizeof(Header)) + ")");
+      return fail(kCorrupt, "queue '" + name + "' is smaller (" + std::to_string(st.st_size) +
+                                " bytes) than a queue header (" + std::to_string(sizeof(Header)) + ")");
     }
     if (uint64_t(st.st_size) >= sizeof(Header)) {
       const Header* h = static_cast<const Header*>(mmap(nullptr, sizeof(Header), PROT_READ, MAP_SHARED, fd, 0));
@@ -385,7 +401,9 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
       if (ready || foreign) break;
     }
     if (NowMs() >= give_up) {
-      return fail(kIncompatible, "queue '" + name + "' was never finished by its creator (it may have died while creating it); remove it with Queue.unlink() and create it again");
+      return fail(kIncompatible, "queue '" + name +
+                                     "' was never finished by its creator (it may have died while creating it); remove "
+                                     "it with Queue.unlink() and create it again");
     }
     usleep(1000);
   }
@@ -407,7 +425,8 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
   if (magic != kMagic) {
     problem = "is not a shm-queue segment (bad magic number)";
   } else if (version != kLayoutVersion) {
-    problem = "uses layout version " + std::to_string(version) + ", this build reads version " + std::to_string(kLayoutVersion) + "; use the same shm-queue version in every process";
+    problem = "uses layout version " + std::to_string(version) + ", this build reads version " +
+              std::to_string(kLayoutVersion) + "; use the same shm-queue version in every process";
   } else if (header_size != sizeof(Header)) {
     problem = "has a header of " + std::to_string(header_size) + " bytes, expected " + std::to_string(sizeof(Header));
   } else {
@@ -417,7 +436,8 @@ OpenResult Ring::MapAndValidate(int fd, const std::string& name, bool writable) 
     } else if (total != sizeof(Header) + capacity) {
       problem = "has a total size that does not match its capacity";
     } else if (uint64_t(st.st_size) < total) {
-      problem = "is smaller (" + std::to_string(st.st_size) + " bytes) than its header claims (" + std::to_string(total) + ")";
+      problem = "is smaller (" + std::to_string(st.st_size) + " bytes) than its header claims (" +
+                std::to_string(total) + ")";
     } else if ((flags & ~kKnownQueueFlags) != 0) {
       problem = "has unknown flags";
     } else if (!ValidCodecName(codec, kCodecNameSize)) {
@@ -463,7 +483,8 @@ void Ring::Close() {
 
 int Ring::Corrupt(const std::string& what) {
   std::lock_guard<std::mutex> guard(error_mutex_);
-  last_error_ = "queue segment is corrupt: " + what + "; remove it (Queue.unlink or `shm-queue rm`) and create it again";
+  last_error_ =
+      "queue segment is corrupt: " + what + "; remove it (Queue.unlink or `shm-queue rm`) and create it again";
   return kCorrupt;
 }
 
@@ -486,7 +507,8 @@ int Ring::Lock(TimeoutMs timeout) {
   // The mutex kind is written once by pthread_mutex_init and never changes. A scribbled kind
   // turns the lock into another kind of mutex (non-robust, process-private, priority-protected)
   // whose glibc code paths may wait on a private futex forever or assert(); refuse instead.
-  if (header_->mutex.__data.__kind != ExpectedMutexKind()) return Corrupt("its lock was overwritten (unknown mutex kind)");
+  if (header_->mutex.__data.__kind != ExpectedMutexKind())
+    return Corrupt("its lock was overwritten (unknown mutex kind)");
 #endif
   // Lock waits are sliced so that a lock word naming a holder that no longer exists (a scribbled
   // word, or a robust list the kernel never processed) is noticed instead of waited on forever.
@@ -546,7 +568,8 @@ int Ring::Lock(TimeoutMs timeout) {
       stall.since = stall.last_seen;
     } else if (stall.last_seen - stall.since >= LockStallMs()) {
       return Corrupt("its lock has been held by thread " + std::to_string(tid) + " for more than " +
-                     std::to_string(LockStallMs()) + " ms without any progress (a stopped process, or a corrupt lock word)");
+                     std::to_string(LockStallMs()) +
+                     " ms without any progress (a stopped process, or a corrupt lock word)");
     }
 #endif
     if (deadline.expired()) return kTimedOut;
@@ -589,10 +612,13 @@ int Ring::RecoverLocked() {
   return kOk;
 }
 
-void Ring::Unlock() { pthread_mutex_unlock(&header_->mutex); }
+void Ring::Unlock() {
+  pthread_mutex_unlock(&header_->mutex);
+}
 
 int Ring::CheckIndices(uint64_t head, uint64_t tail) {
-  if (head > tail || tail - head > capacity_ || head % 8 != 0 || tail % 8 != 0) return Corrupt("its head/tail indices are impossible");
+  if (head > tail || tail - head > capacity_ || head % 8 != 0 || tail % 8 != 0)
+    return Corrupt("its head/tail indices are impossible");
   return kOk;
 }
 
@@ -606,7 +632,8 @@ int Ring::Repair() {
     uint64_t pos = cursor % capacity_;
     uint32_t len = LoadU32(data_ + pos), flags = LoadU32(data_ + pos + 4);
     uint64_t rec = (flags & kRecordFlagWrap) ? capacity_ - pos : kRecordHeaderSize + Align8(len);
-    if (!(flags & kRecordFlagWrap) && (len > max_payload() || pos + rec > capacity_)) return Corrupt("a record has an impossible length");
+    if (!(flags & kRecordFlagWrap) && (len > max_payload() || pos + rec > capacity_))
+      return Corrupt("a record has an impossible length");
     // Compare with the room left, not `cursor + rec > tail`: with indices scribbled near 2^64 the
     // sum wraps, the check passes and the walk runs on for up to 2^61 steps.
     if (rec > tail - cursor) return Corrupt("a record runs past the tail");
@@ -797,7 +824,8 @@ int64_t Ring::TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, uint6
       continue;
     }
     uint64_t rec = kRecordHeaderSize + Align8(len);
-    if (len > max_payload() || pos + rec > capacity_ || rec > tail - head) return Corrupt("a record has an impossible length");
+    if (len > max_payload() || pos + rec > capacity_ || rec > tail - head)
+      return Corrupt("a record has an impossible length");
     if (len > out_cap) {
       needed_ = len;
       if (!consume) *cursor = head;
@@ -975,7 +1003,9 @@ int Ring::TaskDone() {
   return kOk;
 }
 
-int Ring::Join(TimeoutMs timeout) { return Wait(Event::kAllDone, 0, timeout, nullptr); }
+int Ring::Join(TimeoutMs timeout) {
+  return Wait(Event::kAllDone, 0, timeout, nullptr);
+}
 
 int Ring::Verify() {
   int st = Lock(1000);
@@ -990,7 +1020,8 @@ int Ring::TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written) {
   if (st != kOk) return st;
   uint64_t head = header_->head.load(), tail = header_->tail.load(), pos = tail % capacity_;
   uint64_t rec = kRecordHeaderSize + Align8(len);
-  if (len > 0 && written <= len && CheckIndices(head, tail) == kOk && rec <= capacity_ - pos && rec <= capacity_ - (tail - head)) {
+  if (len > 0 && written <= len && CheckIndices(head, tail) == kOk && rec <= capacity_ - pos &&
+      rec <= capacity_ - (tail - head)) {
     StoreU32(data_ + pos, len);
     StoreU32(data_ + pos + 4, 0);
     memcpy(data_ + pos + kRecordHeaderSize, data, written);
@@ -1013,7 +1044,8 @@ uint32_t Ring::CountLocked() {
   // forever (puts block, not-full waiters never wake): recompute it from the records instead.
   uint32_t c = header_->count.load();
   uint64_t head = header_->head.load(), tail = header_->tail.load();
-  if (head <= tail && tail - head <= capacity_ && c > (tail - head) / kRecordHeaderSize && Repair() == kOk) c = header_->count.load();
+  if (head <= tail && tail - head <= capacity_ && c > (tail - head) / kRecordHeaderSize && Repair() == kOk)
+    c = header_->count.load();
   return c;
 }
 
@@ -1054,7 +1086,7 @@ Snapshot Ring::Stats() {
       AttachSlot copy = slot;
       if (copy.pid == 0) continue;
       if (ProcessStartTime(copy.pid) != copy.start_time) {
-        slot = AttachSlot{};  // pruned: that process is gone (or its pid was recycled)
+        slot = AttachSlot{};           // pruned: that process is gone (or its pid was recycled)
         h->last_detach_ms = WallMs();  // when its death was noticed: the best bound we have
         continue;
       }

@@ -123,8 +123,8 @@ struct CreateOptions {
 };
 
 struct OpenResult {
-  int status = kOk;     // kOk, kSystemError, kIncompatible or kCorrupt
-  int sys_errno = 0;    // with kSystemError
+  int status = kOk;   // kOk, kSystemError, kIncompatible or kCorrupt
+  int sys_errno = 0;  // with kSystemError
   const char* syscall = "";
   std::string message;  // with kIncompatible / kCorrupt
   bool created = false;
@@ -132,7 +132,8 @@ struct OpenResult {
 
 /** A consistent-enough snapshot for stats() and the CLI (lock-free reads of atomics). */
 struct Snapshot {
-  uint64_t head, tail, capacity, unfinished, puts, gets, recoveries, created_at_ms, total_size, last_attach_ms, last_detach_ms;
+  uint64_t head, tail, capacity, unfinished, puts, gets, recoveries, created_at_ms, total_size, last_attach_ms,
+      last_detach_ms;
   uint32_t count, maxsize, flags, shutdown, version, creator_uid, not_empty_waiters, not_full_waiters;
   int32_t creator_pid;
   std::string codec;

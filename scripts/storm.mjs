@@ -161,7 +161,8 @@ export async function runStorm({
     c.exited = new Promise((resolve) =>
       child.on('close', (code, signal) => {
         live.delete(c);
-        if (!c.killed) stats.crashes.push(`${role}${inc} exited code=${code} signal=${signal}: ${c.stderr.slice(0, 500)}`);
+        if (!c.killed)
+          stats.crashes.push(`${role}${inc} exited code=${code} signal=${signal}: ${c.stderr.slice(0, 500)}`);
         resolve();
       }),
     );

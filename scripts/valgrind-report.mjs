@@ -11,7 +11,11 @@ for (const raw of log.split('\n')) {
     current = null;
   } else if (current) {
     current.push(line);
-  } else if (!/^(Memcheck|Copyright|Using Valgrind|Command|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|Rerun with|To see them|in use at exit|total heap usage|   (definitely|indirectly|possibly) lost|   still reachable|        suppressed|\s+of which reachable)/.test(line)) {
+  } else if (
+    !/^(Memcheck|Copyright|Using Valgrind|Command|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|Rerun with|To see them|in use at exit|total heap usage|   (definitely|indirectly|possibly) lost|   still reachable|        suppressed|\s+of which reachable)/.test(
+      line,
+    )
+  ) {
     current = [line];
   }
 }

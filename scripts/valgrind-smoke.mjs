@@ -6,9 +6,9 @@ const name = `valgrind-${process.pid}`;
 const q = Queue.create(name, { codec: 'raw', capacity: 64 * 1024, maxsize: 100 });
 try {
   for (let i = 0; i < 300; i++) {
-    q.putSync(Buffer.alloc(1 + (i * 37) % 3000, i & 0xff));
+    q.putSync(Buffer.alloc(1 + ((i * 37) % 3000), i & 0xff));
     const b = q.getSync({ timeout: 1000 });
-    if (b.length !== 1 + (i * 37) % 3000 || b[0] !== (i & 0xff)) throw new Error(`bad message ${i}`);
+    if (b.length !== 1 + ((i * 37) % 3000) || b[0] !== (i & 0xff)) throw new Error(`bad message ${i}`);
   }
   q.putManySync(Array.from({ length: 50 }, (_, i) => Buffer.alloc(i + 1, 1)));
   if (q.getManySync(64).length !== 50) throw new Error('getMany');

@@ -48,7 +48,8 @@ function checkBinary(file, target, maxGlibc) {
   if (bytes[4] !== 2) problems.push(`${file}: not a 64-bit ELF`);
   const machine = bytes.readUInt16LE(18);
   const want = ELF_MACHINE[target.arch];
-  if (want !== undefined && machine !== want) problems.push(`${file}: built for ELF machine 0x${machine.toString(16)}, not ${target.arch}`);
+  if (want !== undefined && machine !== want)
+    problems.push(`${file}: built for ELF machine 0x${machine.toString(16)}, not ${target.arch}`);
   // The libc a shared object needs is named in its dynamic string table.
   const musl = bytes.includes('libc.musl-');
   const glibc = bytes.includes('libc.so.6\0');
@@ -59,7 +60,8 @@ function checkBinary(file, target, maxGlibc) {
     const minor = (v) => Number(v.split('.')[1]);
     const needed = [...bytes.toString('latin1').matchAll(/GLIBC_2\.(\d+)/g)].map((m) => Number(m[1]));
     const newest = Math.max(0, ...needed);
-    if (newest > minor(maxGlibc)) problems.push(`${file}: needs GLIBC_2.${newest}, newer than the ${maxGlibc} the release supports`);
+    if (newest > minor(maxGlibc))
+      problems.push(`${file}: needs GLIBC_2.${newest}, newer than the ${maxGlibc} the release supports`);
   }
   return problems;
 }
@@ -76,7 +78,9 @@ export function verifyPrebuilds(root, targets, { maxGlibc } = {}) {
   const dir = join(root, 'prebuilds');
   for (const tuple of existsSync(dir) ? readdirSync(dir) : []) {
     const sub = join(dir, tuple);
-    const entries = statSync(sub).isDirectory() ? readdirSync(sub).map((f) => join('prebuilds', tuple, f)) : [join('prebuilds', tuple)];
+    const entries = statSync(sub).isDirectory()
+      ? readdirSync(sub).map((f) => join('prebuilds', tuple, f))
+      : [join('prebuilds', tuple)];
     for (const entry of entries) if (!expected.has(entry)) problems.push(`unexpected ${entry}`);
   }
   return problems;

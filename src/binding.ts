@@ -89,7 +89,15 @@ export interface NativeHandle {
 }
 
 export interface NativeHandleConstructor {
-  new (mode: OpenMode, name: string, capacity: number, maxsize: number, flags: number, codec: string, fileMode: number): NativeHandle;
+  new (
+    mode: OpenMode,
+    name: string,
+    capacity: number,
+    maxsize: number,
+    flags: number,
+    codec: string,
+    fileMode: number,
+  ): NativeHandle;
   unlink(name: string): void;
 }
 
@@ -186,7 +194,10 @@ function load(): NativeAddon {
     throw loadFailure(err, binary);
   }
   if (typeof addon?.QueueHandle !== 'function') {
-    throw loadFailure(new Error('the module does not export QueueHandle: it is not this version of shm-queue\'s addon'), binary);
+    throw loadFailure(
+      new Error("the module does not export QueueHandle: it is not this version of shm-queue's addon"),
+      binary,
+    );
   }
   return addon;
 }

@@ -18,7 +18,15 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inspect as utilInspect, parseArgs } from 'node:util';
-import { inspectQueue, listQueues, peekQueue, type PeekedMessage, type QueueInspection, type QueueListEntry, type UnreadableReason } from './inspect.js';
+import {
+  inspectQueue,
+  listQueues,
+  peekQueue,
+  type PeekedMessage,
+  type QueueInspection,
+  type QueueListEntry,
+  type UnreadableReason,
+} from './inspect.js';
 import { Queue } from './queue.js';
 import { NAME_PATTERN } from './validate.js';
 
@@ -183,18 +191,32 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** Parses `30s`, `10m`, `1h`, `2d`, `1w`, `500ms`, `1.5h` into milliseconds; throws UsageError. */
 export function parseDuration(text: string, option: string, command?: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${option} must be a number followed by a unit (ms, s, m, h, d, w), like 30s, 10m, 1h or 2d. Received '${text}'`, command);
+  if (!m)
+    throw new UsageError(
+      `${option} must be a number followed by a unit (ms, s, m, h, d, w), like 30s, 10m, 1h or 2d. Received '${text}'`,
+      command,
+    );
   return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] as number));
 }
 
 /** Shell-style glob (only `*` and `?`) to a RegExp over queue names. */
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -267,7 +289,12 @@ type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>
 function parse(command: string, args: string[], options: OptionSpec): Parsed | 'help' {
   let parsed: Parsed;
   try {
-    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as Parsed;
+    parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }) as Parsed;
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
@@ -316,8 +343,32 @@ function cmdLs(args: string[], io: CliIO): number {
       statusOf(s),
     ];
   });
-  const header = ['NAME', 'MSGS', 'USED/CAPACITY', 'MAXSIZE', 'CODEC', 'PROCS', 'WAIT-GET', 'WAIT-PUT', 'AGE', 'IDLE', 'STATUS'];
-  const align: Align[] = ['left', 'right', 'right', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'left'];
+  const header = [
+    'NAME',
+    'MSGS',
+    'USED/CAPACITY',
+    'MAXSIZE',
+    'CODEC',
+    'PROCS',
+    'WAIT-GET',
+    'WAIT-PUT',
+    'AGE',
+    'IDLE',
+    'STATUS',
+  ];
+  const align: Align[] = [
+    'left',
+    'right',
+    'right',
+    'right',
+    'left',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'left',
+  ];
   io.out(table(header, rows, align));
   return EXIT_OK;
 }
@@ -328,8 +379,10 @@ function operational(command: string, name: string, io: CliIO, fn: () => number)
     return fn();
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (e.code === 'ERR_QUEUE_NOT_FOUND') io.err(`shm-queue ${command}: no queue '${name}' (no /dev/shm/shm-queue.${name})`);
-    else if (e.code === 'ERR_QUEUE_CORRUPT') io.err(`shm-queue ${command}: ${e.message}. Remove it with 'shm-queue rm --force ${name}'.`);
+    if (e.code === 'ERR_QUEUE_NOT_FOUND')
+      io.err(`shm-queue ${command}: no queue '${name}' (no /dev/shm/shm-queue.${name})`);
+    else if (e.code === 'ERR_QUEUE_CORRUPT')
+      io.err(`shm-queue ${command}: ${e.message}. Remove it with 'shm-queue rm --force ${name}'.`);
     else if (e instanceof TypeError || e instanceof RangeError) throw error;
     else io.err(`shm-queue ${command}: ${e.message}`);
     return EXIT_FAILURE;
@@ -339,7 +392,8 @@ function operational(command: string, name: string, io: CliIO, fn: () => number)
 function cmdStat(args: string[], io: CliIO): number {
   const p = parse('stat', args, { json: { type: 'boolean' } });
   if (p === 'help') return help('stat', io);
-  if (p.positionals.length !== 1) throw new UsageError(p.positionals.length === 0 ? 'missing queue NAME' : 'stat takes exactly one NAME', 'stat');
+  if (p.positionals.length !== 1)
+    throw new UsageError(p.positionals.length === 0 ? 'missing queue NAME' : 'stat takes exactly one NAME', 'stat');
   const name = checkName(p.positionals[0] as string, 'stat');
   return operational('stat', name, io, () => {
     const s = inspectQueue(name);
@@ -354,12 +408,23 @@ function cmdStat(args: string[], io: CliIO): number {
       ['path', s.path],
       ['kind', s.joinable ? `JoinableQueue (${s.unfinishedTasks} unfinished tasks)` : 'Queue'],
       ['codec', s.codec],
-      ['messages', s.maxsize === 0 ? `${s.messages} (no maxsize: bounded by bytes)` : `${s.messages} of maxsize ${s.maxsize}`],
-      ['bytes used', `${s.bytesUsed} of ${s.capacity} (${formatBytes(s.bytesUsed)} of ${formatBytes(s.capacity)}${pct})`],
+      [
+        'messages',
+        s.maxsize === 0 ? `${s.messages} (no maxsize: bounded by bytes)` : `${s.messages} of maxsize ${s.maxsize}`,
+      ],
+      [
+        'bytes used',
+        `${s.bytesUsed} of ${s.capacity} (${formatBytes(s.bytesUsed)} of ${formatBytes(s.capacity)}${pct})`,
+      ],
       ['puts / gets', `${s.puts} / ${s.gets}`],
       ['attached', `${attachedText(s)}${s.attached.length > 0 ? '' : ' (orphan: no live process has it open)'}`],
       ['waiting', `${plural(s.waitingConsumers, 'consumer')}, ${plural(s.waitingProducers, 'producer')}`],
-      ['idle', s.idleSince === null ? '-' : `${formatDuration(now - s.idleSince)} (since ${new Date(s.idleSince).toISOString()})`],
+      [
+        'idle',
+        s.idleSince === null
+          ? '-'
+          : `${formatDuration(now - s.idleSince)} (since ${new Date(s.idleSince).toISOString()})`,
+      ],
       ['shutdown', s.shutdown],
       ['recoveries', `${s.recoveries} (locks recovered from processes that died holding them)`],
       ['created', `${time(s.createdAt, now)} by pid ${s.creatorPid}, uid ${s.creatorUid}`],
@@ -386,7 +451,14 @@ function bytesPreview(bytes: Buffer): string {
 }
 
 function valuePreview(value: unknown): string {
-  const s = utilInspect(value, { depth: 4, breakLength: Infinity, compact: true, maxArrayLength: 20, maxStringLength: 200, colors: false });
+  const s = utilInspect(value, {
+    depth: 4,
+    breakLength: Infinity,
+    compact: true,
+    maxArrayLength: 20,
+    maxStringLength: 200,
+    colors: false,
+  });
   return s.length > PREVIEW_CHARS ? `${s.slice(0, PREVIEW_CHARS - 3)}...` : s;
 }
 
@@ -408,7 +480,8 @@ function jsonValue(value: unknown): { value?: unknown } {
 function cmdPeek(args: string[], io: CliIO): number {
   const p = parse('peek', args, { json: { type: 'boolean' }, count: { type: 'string', short: 'n' } });
   if (p === 'help') return help('peek', io);
-  if (p.positionals.length !== 1) throw new UsageError(p.positionals.length === 0 ? 'missing queue NAME' : 'peek takes exactly one NAME', 'peek');
+  if (p.positionals.length !== 1)
+    throw new UsageError(p.positionals.length === 0 ? 'missing queue NAME' : 'peek takes exactly one NAME', 'peek');
   const name = checkName(p.positionals[0] as string, 'peek');
   const countText = (p.values['count'] as string | undefined) ?? '10';
   if (!/^\d+$/.test(countText) || Number(countText) < 1 || Number(countText) > 100_000) {
@@ -432,13 +505,23 @@ function cmdPeek(args: string[], io: CliIO): number {
     }
     const custom = r.messages.some((m) => !m.decoded && !m.error);
     let title = `queue '${r.name}', codec ${r.codec}: `;
-    title += r.messages.length === 0 ? 'empty' : `the first ${r.messages.length} of ${plural(r.total, 'message')}, oldest first (nothing was removed)`;
+    title +=
+      r.messages.length === 0
+        ? 'empty'
+        : `the first ${r.messages.length} of ${plural(r.total, 'message')}, oldest first (nothing was removed)`;
     io.out(title);
-    if (custom) io.out(`note: '${r.codec}' is a custom codec this command cannot decode; showing the first ${PREVIEW_BYTES} bytes of each message`);
+    if (custom)
+      io.out(
+        `note: '${r.codec}' is a custom codec this command cannot decode; showing the first ${PREVIEW_BYTES} bytes of each message`,
+      );
     const rows = r.messages.map((m, i) => [
       `#${i + 1}`,
       formatBytes(m.size),
-      m.error ? `undecodable (${m.error.message}): ${bytesPreview(m.bytes)}` : showBytes(m) ? bytesPreview(m.bytes) : valuePreview(m.value),
+      m.error
+        ? `undecodable (${m.error.message}): ${bytesPreview(m.bytes)}`
+        : showBytes(m)
+          ? bytesPreview(m.bytes)
+          : valuePreview(m.value),
     ]);
     if (rows.length > 0) io.out(table(['#', 'SIZE', 'MESSAGE'], rows, ['right', 'right', 'left']));
     return EXIT_OK;
@@ -466,7 +549,9 @@ function cmdRm(args: string[], io: CliIO): number {
       if (s.attached.length > 0) {
         const who = `${plural(s.attached.length, 'live process')} (pid ${s.attached.map((a) => a.pid).join(', ')})`;
         if (!force) {
-          io.err(`shm-queue rm: refusing to remove '${name}': ${who} ha${s.attached.length === 1 ? 's' : 've'} it open. Use --force to remove it anyway (they keep working on it, but nobody can open it again).`);
+          io.err(
+            `shm-queue rm: refusing to remove '${name}': ${who} ha${s.attached.length === 1 ? 's' : 've'} it open. Use --force to remove it anyway (they keep working on it, but nobody can open it again).`,
+          );
           failed = true;
           continue;
         }
@@ -475,7 +560,9 @@ function cmdRm(args: string[], io: CliIO): number {
     } else {
       const why = SHORT_REASON[entry.reason];
       if (!force) {
-        io.err(`shm-queue rm: refusing to remove '${name}': it cannot be read (${why}), so whether processes use it is unknown. Use --force to remove it anyway.`);
+        io.err(
+          `shm-queue rm: refusing to remove '${name}': it cannot be read (${why}), so whether processes use it is unknown. Use --force to remove it anyway.`,
+        );
         failed = true;
         continue;
       }
@@ -489,7 +576,10 @@ function cmdRm(args: string[], io: CliIO): number {
       }
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      const why = e.code === 'EACCES' || e.code === 'EPERM' ? `${e.code}: permission denied; only its owner (or root) may remove it from /dev/shm` : e.message;
+      const why =
+        e.code === 'EACCES' || e.code === 'EPERM'
+          ? `${e.code}: permission denied; only its owner (or root) may remove it from /dev/shm`
+          : e.message;
       io.err(`shm-queue rm: cannot remove '${name}': ${why}`);
       failed = true;
     }
@@ -528,7 +618,8 @@ function cmdGc(args: string[], io: CliIO): number {
     if (s.idleSince === null) return { name: s.name, action: 'in-use', messages: s.messages };
     const idleMs = now - s.idleSince;
     if (idleMs <= olderThan) return { name: s.name, action: 'recent', messages: s.messages, idleMs };
-    if (s.messages > 0 && !includeNonempty) return { name: s.name, action: 'kept-nonempty', messages: s.messages, idleMs };
+    if (s.messages > 0 && !includeNonempty)
+      return { name: s.name, action: 'kept-nonempty', messages: s.messages, idleMs };
     return { name: s.name, action: dryRun ? 'would-remove' : 'removed', messages: s.messages, idleMs };
   };
   for (const entry of listQueues({ filter: match })) {
@@ -556,12 +647,18 @@ function cmdGc(args: string[], io: CliIO): number {
     const ago = (d: GcDecision): string => (d.idleMs === undefined ? '' : `idle ${formatDuration(d.idleMs)}`);
     for (const d of decisions) {
       if (d.action === 'removed' || d.action === 'would-remove') {
-        io.out(`${d.action === 'removed' ? 'removed' : 'would remove'} ${d.name} (${ago(d)}, ${plural(d.messages ?? 0, 'message')})`);
+        io.out(
+          `${d.action === 'removed' ? 'removed' : 'would remove'} ${d.name} (${ago(d)}, ${plural(d.messages ?? 0, 'message')})`,
+        );
       } else if (d.action === 'kept-nonempty') {
-        io.out(`kept ${d.name} (${ago(d)}, but it holds ${plural(d.messages ?? 0, 'message')}; --include-nonempty removes it)`);
+        io.out(
+          `kept ${d.name} (${ago(d)}, but it holds ${plural(d.messages ?? 0, 'message')}; --include-nonempty removes it)`,
+        );
       } else if (d.action === 'unreadable') {
         const why = d.reason ? SHORT_REASON[d.reason] : 'unreadable';
-        io.out(`skipped ${d.name} (unreadable: ${why}; 'shm-queue stat ${d.name}' says more, 'shm-queue rm --force ${d.name}' removes it)`);
+        io.out(
+          `skipped ${d.name} (unreadable: ${why}; 'shm-queue stat ${d.name}' says more, 'shm-queue rm --force ${d.name}' removes it)`,
+        );
       } else if (d.action === 'failed') {
         io.err(`shm-queue gc: cannot remove '${d.name}': ${d.message}`);
       }
@@ -617,7 +714,8 @@ export function run(args: string[], io: CliIO = defaultIO): number {
       return help(topic, io);
     }
     const fn = COMMANDS[command];
-    if (!fn) throw new UsageError(command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`);
+    if (!fn)
+      throw new UsageError(command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`);
     return fn(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {

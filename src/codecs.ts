@@ -135,7 +135,9 @@ const V8_FALLBACK_EXT = 0x56; // 'V'
 const FALLBACK_HEADER = 6;
 
 function functionRefused(fn: unknown): never {
-  throw refused(`contains ${describe(fn)}, which the 'msgpack' codec cannot carry; remove it or convert it to data first.`);
+  throw refused(
+    `contains ${describe(fn)}, which the 'msgpack' codec cannot carry; remove it or convert it to data first.`,
+  );
 }
 
 const packr = new Packr({
@@ -149,8 +151,19 @@ const unpackr = new Unpackr({ structuredClone: true, moreTypes: true, copyBuffer
 
 /** Typed array constructors msgpackr restores by name (subclasses are not). */
 const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array, Buffer, DataView,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  Buffer,
+  DataView,
 ]);
 
 /**
@@ -225,7 +238,8 @@ function visitObject(obj: object): void {
     const array = obj as unknown[];
     for (let i = 0, n = array.length; i < n; i++) {
       const item = array[i];
-      if (item === undefined && !(i in array)) exact = false; // a hole
+      if (item === undefined && !(i in array))
+        exact = false; // a hole
       else visit(item);
     }
   } else if (ctor === Map) {
@@ -282,7 +296,10 @@ function v8Fallback(value: unknown): Uint8Array {
     try {
       v8.deserialize(body);
     } catch (error) {
-      throw refused(`cannot be encoded by the 'msgpack' codec: v8 cannot decode its own encoding of it (${messageOf(error)}); an Error whose cause refers back to it does this.`, error);
+      throw refused(
+        `cannot be encoded by the 'msgpack' codec: v8 cannot decode its own encoding of it (${messageOf(error)}); an Error whose cause refers back to it does this.`,
+        error,
+      );
     }
   }
   const out = Buffer.allocUnsafe(body.length + FALLBACK_HEADER);
@@ -335,12 +352,17 @@ const jsonCodec: Codec<unknown> = Object.freeze({
     } catch (error) {
       if (error instanceof TypeError) {
         // BigInt, or a circular structure: JSON has no way to carry either.
-        throw refused(`cannot be encoded by the 'json' codec: ${error.message}. Use the 'msgpack' codec, or convert it first.`, error);
+        throw refused(
+          `cannot be encoded by the 'json' codec: ${error.message}. Use the 'msgpack' codec, or convert it first.`,
+          error,
+        );
       }
       throw error; // thrown by the value's own toJSON(): not ours to rename
     }
     if (text === undefined) {
-      throw refused(`cannot be encoded by the 'json' codec: JSON.stringify() returns undefined for ${describe(value)}. Use the 'msgpack' codec, or convert it first.`);
+      throw refused(
+        `cannot be encoded by the 'json' codec: JSON.stringify() returns undefined for ${describe(value)}. Use the 'msgpack' codec, or convert it first.`,
+      );
     }
     return jsonScratch.write(text);
   },
@@ -357,7 +379,9 @@ const stringCodec: Codec<unknown> = Object.freeze({
   encode(value: unknown): Uint8Array {
     if (typeof value !== 'string') throw invalidArgType('value', 'of type string', value);
     if (!isWellFormed(value)) {
-      throw refused("contains a lone surrogate, which UTF-8 cannot carry; use the 'msgpack' or 'v8' codec, or fix it with String.prototype.toWellFormed().");
+      throw refused(
+        "contains a lone surrogate, which UTF-8 cannot carry; use the 'msgpack' or 'v8' codec, or fix it with String.prototype.toWellFormed().",
+      );
     }
     return stringScratch.write(value);
   },
@@ -444,10 +468,16 @@ export function resolveCodec(codec: CodecName | Codec<unknown> | undefined): Cod
   const { name, encode, decode, borrowsInput } = codec as Partial<Codec<unknown>>;
   if (typeof name !== 'string') throw invalidArgType('options.codec.name', 'of type string', name);
   if (!CUSTOM_NAME.test(name)) {
-    throw invalidArgValue('options.codec.name', `must be 1-31 characters of [A-Za-z0-9_.:-]. Received ${describe(name)}`);
+    throw invalidArgValue(
+      'options.codec.name',
+      `must be 1-31 characters of [A-Za-z0-9_.:-]. Received ${describe(name)}`,
+    );
   }
   if (isCodecName(name)) {
-    throw invalidArgValue('options.codec.name', `must not be the name of a built-in codec. Received '${name}'; pass the string '${name}' to use the built-in one`);
+    throw invalidArgValue(
+      'options.codec.name',
+      `must not be the name of a built-in codec. Received '${name}'; pass the string '${name}' to use the built-in one`,
+    );
   }
   if (typeof encode !== 'function') throw invalidArgType('options.codec.encode', 'of type function', encode);
   if (typeof decode !== 'function') throw invalidArgType('options.codec.decode', 'of type function', decode);
@@ -461,8 +491,15 @@ export function resolveCodec(codec: CodecName | Codec<unknown> | undefined): Cod
     encode(value: unknown): Uint8Array {
       const bytes: unknown = encode.call(codec, value);
       if (!(bytes instanceof Uint8Array)) {
-        const error = new TypeError(`The encode() method of codec "${name}" must return a Uint8Array. Received ${describe(bytes)}`);
-        Object.defineProperty(error, 'code', { value: 'ERR_INVALID_ARG_TYPE', enumerable: true, writable: true, configurable: true });
+        const error = new TypeError(
+          `The encode() method of codec "${name}" must return a Uint8Array. Received ${describe(bytes)}`,
+        );
+        Object.defineProperty(error, 'code', {
+          value: 'ERR_INVALID_ARG_TYPE',
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         throw error;
       }
       return bytes;

@@ -157,7 +157,10 @@ export function describe(value: unknown): string {
 
 /** `TypeError` with code `ERR_INVALID_ARG_TYPE`: `name` must be `expected`. */
 export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & ArgumentError {
-  return withCode(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE');
+  return withCode(
+    new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`),
+    'ERR_INVALID_ARG_TYPE',
+  );
 }
 
 /** `TypeError` with code `ERR_INVALID_ARG_VALUE`: the type is right but the value is not usable. */
@@ -167,5 +170,8 @@ export function invalidArgValue(name: string, reason: string): TypeError & Argum
 
 /** `RangeError` with code `ERR_OUT_OF_RANGE`. */
 export function outOfRange(name: string, range: string, actual: unknown): RangeError & ArgumentError {
-  return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(actual)}`), 'ERR_OUT_OF_RANGE');
+  return withCode(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(actual)}`),
+    'ERR_OUT_OF_RANGE',
+  );
 }

@@ -24,4 +24,14 @@ export {
 } from './errors.js';
 export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
 export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect.js';
-export type { QueueInspection, QueueListEntry, ListedQueue, UnreadableQueue, UnreadableReason, ListOptions, PeekOptions, PeekResult, PeekedMessage } from './inspect.js';
+export type {
+  QueueInspection,
+  QueueListEntry,
+  ListedQueue,
+  UnreadableQueue,
+  UnreadableReason,
+  ListOptions,
+  PeekOptions,
+  PeekResult,
+  PeekedMessage,
+} from './inspect.js';

@@ -13,7 +13,13 @@
 import { closeSync, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { addon, OpenMode, type NativeHandle } from './binding.js';
 import { resolveCodec, CODEC_NAMES, type Codec, type CodecName } from './codecs.js';
-import { CodecMismatchError, QueueCorruptError, QueueIncompatibleError, QueueNotFoundError, invalidArgType } from './errors.js';
+import {
+  CodecMismatchError,
+  QueueCorruptError,
+  QueueIncompatibleError,
+  QueueNotFoundError,
+  invalidArgType,
+} from './errors.js';
 import type { QueueStats } from './queue.js';
 import { NAME_PATTERN, validateInteger, validateName, validateOptions } from './validate.js';
 
@@ -65,7 +71,14 @@ export interface QueueInspection extends QueueStats {
  * - `'invalid-name'`: the part after `shm-queue.` is not a valid queue name;
  * - `'error'`: any other system error (see `message`).
  */
-export type UnreadableReason = 'permission-denied' | 'not-a-queue' | 'incompatible' | 'unfinished' | 'corrupt' | 'invalid-name' | 'error';
+export type UnreadableReason =
+  | 'permission-denied'
+  | 'not-a-queue'
+  | 'incompatible'
+  | 'unfinished'
+  | 'corrupt'
+  | 'invalid-name'
+  | 'error';
 
 /** One entry of {@link listQueues}: a readable queue ... */
 export interface ListedQueue {
@@ -173,7 +186,8 @@ function classifySystemError(name: string, error: NodeJS.ErrnoException): Classi
     };
   }
   if (error.code === 'ERR_QUEUE_CORRUPT') return { reason: 'corrupt', code: error.code, message: error.message };
-  if (error.code === 'ERR_QUEUE_INCOMPATIBLE') return { reason: 'incompatible', code: error.code, message: error.message };
+  if (error.code === 'ERR_QUEUE_INCOMPATIBLE')
+    return { reason: 'incompatible', code: error.code, message: error.message };
   return { reason: 'error', code: error.code, message: `queue '${name}': ${error.message}` };
 }
 
@@ -192,7 +206,8 @@ function precheck(name: string, nowMs: number): Classified | 'missing' | null {
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return { reason: 'not-a-queue', message: `${path} is not a regular file, so not a shm-queue segment` };
+    if (!st.isFile())
+      return { reason: 'not-a-queue', message: `${path} is not a regular file, so not a shm-queue segment` };
     const head = Buffer.alloc(HEADER_PREFIX);
     const got = st.size > 0 ? readSync(fd, head, 0, HEADER_PREFIX, 0) : 0;
     const old = nowMs - st.mtimeMs > UNFINISHED_AFTER_MS;
@@ -204,7 +219,11 @@ function precheck(name: string, nowMs: number): Classified | 'missing' | null {
     // A creator writes the magic number before anything else, so a non-zero foreign one is final.
     const magic = got >= 8 ? head.readBigUInt64LE(0) : 0n;
     if (magic !== MAGIC && magic !== 0n) {
-      return { reason: 'not-a-queue', code: 'ERR_QUEUE_INCOMPATIBLE', message: `${path} is not a shm-queue segment (bad magic number): something else wrote it; if nothing uses it, remove it with 'shm-queue rm --force ${name}'` };
+      return {
+        reason: 'not-a-queue',
+        code: 'ERR_QUEUE_INCOMPATIBLE',
+        message: `${path} is not a shm-queue segment (bad magic number): something else wrote it; if nothing uses it, remove it with 'shm-queue rm --force ${name}'`,
+      };
     }
     if (got < HEADER_PREFIX) return old ? unfinished : null;
     if (head.readUInt32LE(OFFSET_STATE) !== STATE_READY) return old ? unfinished : null;
@@ -241,8 +260,10 @@ function tryInspect(name: string, nowMs: number): QueueInspection | Classified |
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     // The native open says "bad magic" for a segment rewritten since the precheck read it.
-    if (e.code === 'ERR_QUEUE_INCOMPATIBLE' && /bad magic/.test(e.message)) return { reason: 'not-a-queue', code: e.code, message: e.message };
-    if (e.code === 'ERR_QUEUE_INCOMPATIBLE' && /never finished/.test(e.message)) return { reason: 'unfinished', code: e.code, message: e.message };
+    if (e.code === 'ERR_QUEUE_INCOMPATIBLE' && /bad magic/.test(e.message))
+      return { reason: 'not-a-queue', code: e.code, message: e.message };
+    if (e.code === 'ERR_QUEUE_INCOMPATIBLE' && /never finished/.test(e.message))
+      return { reason: 'unfinished', code: e.code, message: e.message };
     return classifySystemError(name, e);
   }
   try {
@@ -287,17 +308,26 @@ export function inspectQueue(name: string): QueueInspection {
 export function listQueues(options?: ListOptions): QueueListEntry[] {
   const opts = validateOptions(options, 'options', ['filter']);
   const filter = opts['filter'];
-  if (filter !== undefined && typeof filter !== 'function') throw invalidArgType('options.filter', 'of type function', filter);
+  if (filter !== undefined && typeof filter !== 'function')
+    throw invalidArgType('options.filter', 'of type function', filter);
   const keep = (filter as ((name: string) => boolean) | undefined) ?? (() => true);
   const now = Date.now();
-  const entries = readdirSync(SHM_DIR).filter((f) => f.startsWith(SEGMENT_PREFIX) && keep(f.slice(SEGMENT_PREFIX.length)));
+  const entries = readdirSync(SHM_DIR).filter(
+    (f) => f.startsWith(SEGMENT_PREFIX) && keep(f.slice(SEGMENT_PREFIX.length)),
+  );
   entries.sort();
   const out: QueueListEntry[] = [];
   for (const file of entries) {
     const name = file.slice(SEGMENT_PREFIX.length);
     const path = `${SHM_DIR}/${file}`;
     if (!NAME_PATTERN.test(name) || name === '.' || name === '..') {
-      out.push({ ok: false, name, path, reason: 'invalid-name', message: `${path}: '${name}' is not a valid queue name, so no shm-queue created it` });
+      out.push({
+        ok: false,
+        name,
+        path,
+        reason: 'invalid-name',
+        message: `${path}: '${name}' is not a valid queue name, so no shm-queue created it`,
+      });
       continue;
     }
     const r = tryInspect(name, now);
@@ -343,7 +373,8 @@ export function peekQueue(name: string, options?: PeekOptions): PeekResult {
     const stored = handle.info().codec;
     let codec: Codec<unknown> | undefined;
     if (wanted !== undefined) {
-      if (wanted.name !== stored) throw new CodecMismatchError(`queue '${valid}' uses codec '${stored}', not '${wanted.name}'`);
+      if (wanted.name !== stored)
+        throw new CodecMismatchError(`queue '${valid}' uses codec '${stored}', not '${wanted.name}'`);
       codec = wanted;
     } else if ((CODEC_NAMES as readonly string[]).includes(stored)) {
       codec = resolveCodec(stored as CodecName);

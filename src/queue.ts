@@ -127,7 +127,10 @@ const SYNC_WAIT_KEYS = ['timeout'] as const;
 
 const kToken = Symbol('shm-queue.internal');
 /** Parsed options of a promise call made without options: wait forever, no signal. */
-const WAIT_FOREVER: Readonly<{ timeout: number; signal: AbortSignal | undefined }> = Object.freeze({ timeout: -1, signal: undefined });
+const WAIT_FOREVER: Readonly<{ timeout: number; signal: AbortSignal | undefined }> = Object.freeze({
+  timeout: -1,
+  signal: undefined,
+});
 
 /** Rounds up to a multiple of 8 (arithmetic, not `&`: sizes may exceed 2^31). */
 const align8 = (n: number): number => n + 7 - ((n + 7) % 8);
@@ -153,9 +156,14 @@ function mapOpenError(error: unknown, name: string): Error {
   const e = error as NodeJS.ErrnoException;
   switch (e?.code) {
     case 'EEXIST':
-      return new QueueExistsError(`queue '${name}' already exists; use Queue.open('${name}'), or pass { exclusive: false } to create-or-open`, { cause: e });
+      return new QueueExistsError(
+        `queue '${name}' already exists; use Queue.open('${name}'), or pass { exclusive: false } to create-or-open`,
+        { cause: e },
+      );
     case 'ENOENT':
-      return new QueueNotFoundError(`queue '${name}' does not exist; create it first with Queue.create('${name}')`, { cause: e });
+      return new QueueNotFoundError(`queue '${name}' does not exist; create it first with Queue.create('${name}')`, {
+        cause: e,
+      });
     case 'EACCES':
     case 'EPERM':
       e.message = `${e.code}: permission denied opening queue '${name}' (${e.path ?? '/dev/shm'}); run as the user that created it, or create it with a wider { mode }`;
@@ -179,16 +187,27 @@ function openNative<T>(name: unknown, mode: OpenMode, rawOptions: unknown, joina
   let maxsize = 0;
   let fileMode = 0o600;
   if (mode !== OpenMode.Open) {
-    if (options['capacity'] !== undefined) capacity = validateInteger(options['capacity'], 'options.capacity', MIN_CAPACITY, MAX_CAPACITY);
-    if (options['maxsize'] !== undefined) maxsize = validateInteger(options['maxsize'], 'options.maxsize', 0, MAX_MAXSIZE);
+    if (options['capacity'] !== undefined)
+      capacity = validateInteger(options['capacity'], 'options.capacity', MIN_CAPACITY, MAX_CAPACITY);
+    if (options['maxsize'] !== undefined)
+      maxsize = validateInteger(options['maxsize'], 'options.maxsize', 0, MAX_MAXSIZE);
     if (options['mode'] !== undefined) fileMode = validateInteger(options['mode'], 'options.mode', 0, 0o777);
     const exclusive = options['exclusive'];
-    if (exclusive !== undefined && typeof exclusive !== 'boolean') throw invalidArgType('options.exclusive', 'of type boolean', exclusive);
+    if (exclusive !== undefined && typeof exclusive !== 'boolean')
+      throw invalidArgType('options.exclusive', 'of type boolean', exclusive);
     if (exclusive === false) mode = OpenMode.CreateOrOpen;
   }
   let handle: NativeHandle;
   try {
-    handle = new addon.QueueHandle(mode, validName, capacity, maxsize, joinable ? QUEUE_FLAG_JOINABLE : 0, codec.name, fileMode);
+    handle = new addon.QueueHandle(
+      mode,
+      validName,
+      capacity,
+      maxsize,
+      joinable ? QUEUE_FLAG_JOINABLE : 0,
+      codec.name,
+      fileMode,
+    );
   } catch (error) {
     throw mapOpenError(error, validName);
   }
@@ -200,21 +219,29 @@ function openNative<T>(name: unknown, mode: OpenMode, rawOptions: unknown, joina
       } else {
         throw new CodecMismatchError(
           `queue '${validName}' uses codec '${info.codec}', not '${codec.name}'; ` +
-            (BUILTIN_CODECS.includes(info.codec) ? `open it with { codec: '${info.codec}' } or without a codec option` : `open it with your custom codec named '${info.codec}'`),
+            (BUILTIN_CODECS.includes(info.codec)
+              ? `open it with { codec: '${info.codec}' } or without a codec option`
+              : `open it with your custom codec named '${info.codec}'`),
         );
       }
     }
     const isJoinable = (info.flags & QUEUE_FLAG_JOINABLE) !== 0;
     if (isJoinable !== joinable) {
-      throw new QueueIncompatibleError(`queue '${validName}' is a ${isJoinable ? 'JoinableQueue' : 'plain Queue'}; open it with ${isJoinable ? 'JoinableQueue' : 'Queue'}.open('${validName}')`);
+      throw new QueueIncompatibleError(
+        `queue '${validName}' is a ${isJoinable ? 'JoinableQueue' : 'plain Queue'}; open it with ${isJoinable ? 'JoinableQueue' : 'Queue'}.open('${validName}')`,
+      );
     }
     if (!info.created && mode === OpenMode.CreateOrOpen) {
       const wanted = align8(capacity);
       if (options['capacity'] !== undefined && info.capacity !== wanted) {
-        throw new QueueIncompatibleError(`queue '${validName}' exists with capacity ${info.capacity}, not ${wanted}; use the same options in every process, or Queue.open('${validName}')`);
+        throw new QueueIncompatibleError(
+          `queue '${validName}' exists with capacity ${info.capacity}, not ${wanted}; use the same options in every process, or Queue.open('${validName}')`,
+        );
       }
       if (options['maxsize'] !== undefined && info.maxsize !== maxsize) {
-        throw new QueueIncompatibleError(`queue '${validName}' exists with maxsize ${info.maxsize}, not ${maxsize}; use the same options in every process, or Queue.open('${validName}')`);
+        throw new QueueIncompatibleError(
+          `queue '${validName}' exists with maxsize ${info.maxsize}, not ${maxsize}; use the same options in every process, or Queue.open('${validName}')`,
+        );
       }
     }
   } catch (error) {
@@ -280,7 +307,8 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
 
   /** @internal Use {@link Queue.create} or {@link Queue.open}. */
   constructor(token: symbol, internal: unknown) {
-    if (token !== kToken) throw new TypeError('Queue has no public constructor; use Queue.create(name) or Queue.open(name)');
+    if (token !== kToken)
+      throw new TypeError('Queue has no public constructor; use Queue.create(name) or Queue.open(name)');
     const opened = internal as Opened<T>;
     this.#handle = opened.handle;
     this.#codec = opened.codec;
@@ -366,13 +394,17 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     const handle = this.#live();
     let done = 0;
     let offset = 0;
-    this.sliced(timeout, (slice) => {
-      const lens = batch.lens.subarray(done, batch.count);
-      const pushed = handle.pushMany(batch.bytes.subarray(offset), lens, batch.count - done, slice);
-      for (let i = 0; i < pushed; i++) offset += lens[i] as number;
-      done += pushed;
-      return done === batch.count ? S.ok : handle.lastError().status;
-    }, S.full);
+    this.sliced(
+      timeout,
+      (slice) => {
+        const lens = batch.lens.subarray(done, batch.count);
+        const pushed = handle.pushMany(batch.bytes.subarray(offset), lens, batch.count - done, slice);
+        for (let i = 0; i < pushed; i++) offset += lens[i] as number;
+        done += pushed;
+        return done === batch.count ? S.ok : handle.lastError().status;
+      },
+      S.full,
+    );
     if (done < batch.count) this.#throwStatus(handle.lastError().status, 'put', timeout, done);
   }
 
@@ -425,7 +457,8 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   shutdown(options?: ShutdownOptions): void {
     const opts = validateOptions(options, 'options', ['immediate']);
     const immediate = opts['immediate'];
-    if (immediate !== undefined && typeof immediate !== 'boolean') throw invalidArgType('options.immediate', 'of type boolean', immediate);
+    if (immediate !== undefined && typeof immediate !== 'boolean')
+      throw invalidArgType('options.immediate', 'of type boolean', immediate);
     const st = this.#live().shutdown(immediate === true);
     if (st !== S.ok) this.#throwStatus(st, 'put', 0);
     this.#service('get');
@@ -537,16 +570,29 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     }
     if (this.#writeSlab === batch.bytes) this.#writeSlab = null; // keep our copy while waiting
     return new Promise<void>((resolve, reject) => {
-      const op = this.#enqueue('put', timeout, signal, batch.lens[done] ?? 0, resolve, reject, () => {
-        try {
-          if (step()) return { done: true, value: undefined };
-          op.needed = batch.lens[done] ?? 0;
-          return { done: false };
-        } catch (error) {
-          return { done: true, error };
-        }
-      }, () => new QueueFullError(`putMany on queue '${this.name}' timed out after ${timeout} ms with ${done} of ${batch.count} values put`, done),
-      (reason) => (done === 0 ? reason : partialAbort(reason, done, batch.count)));
+      const op = this.#enqueue(
+        'put',
+        timeout,
+        signal,
+        batch.lens[done] ?? 0,
+        resolve,
+        reject,
+        () => {
+          try {
+            if (step()) return { done: true, value: undefined };
+            op.needed = batch.lens[done] ?? 0;
+            return { done: false };
+          } catch (error) {
+            return { done: true, error };
+          }
+        },
+        () =>
+          new QueueFullError(
+            `putMany on queue '${this.name}' timed out after ${timeout} ms with ${done} of ${batch.count} values put`,
+            done,
+          ),
+        (reason) => (done === 0 ? reason : partialAbort(reason, done, batch.count)),
+      );
     });
   }
 
@@ -602,11 +648,25 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   }
 
   /** @internal Waits (async) until the native predicate for `event` holds. */
-  protected waitEvent(kind: 'join', timeout: number, signal: AbortSignal | undefined, check: () => boolean): Promise<boolean> {
+  protected waitEvent(
+    kind: 'join',
+    timeout: number,
+    signal: AbortSignal | undefined,
+    check: () => boolean,
+  ): Promise<boolean> {
     if (check()) return Promise.resolve(true); // join takes nothing: no FIFO to respect
     if (timeout === 0) return Promise.resolve(false);
     return new Promise<boolean>((resolve, reject) => {
-      this.#enqueue(kind, timeout, signal, 0, resolve, reject, () => (check() ? { done: true, value: true } : { done: false }), () => false);
+      this.#enqueue(
+        kind,
+        timeout,
+        signal,
+        0,
+        resolve,
+        reject,
+        () => (check() ? { done: true, value: true } : { done: false }),
+        () => false,
+      );
     });
   }
 
@@ -645,7 +705,8 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   }
 
   #encodeMany(values: Iterable<T>): { bytes: Buffer; lens: Uint32Array; count: number } {
-    if (values === null || typeof (values as Iterable<T>)?.[Symbol.iterator] !== 'function') throw invalidArgType('values', 'an iterable', values);
+    if (values === null || typeof (values as Iterable<T>)?.[Symbol.iterator] !== 'function')
+      throw invalidArgType('values', 'an iterable', values);
     let slab = this.#writeSlab ?? Buffer.allocUnsafe(64 * 1024);
     let lens = new Uint32Array(64);
     let count = 0;
@@ -705,7 +766,14 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     return this.#sliced(timeout, started, (slice) => handle.shift(offset, slice), S.empty);
   }
 
-  #shiftManyWaiting(handle: NativeHandle, offset: number, max: number, lens: Uint32Array, timeout: number, started: number): number {
+  #shiftManyWaiting(
+    handle: NativeHandle,
+    offset: number,
+    max: number,
+    lens: Uint32Array,
+    timeout: number,
+    started: number,
+  ): number {
     return this.#sliced(timeout, started, (slice) => handle.shiftMany(offset, max, lens, slice), S.empty);
   }
 
@@ -766,17 +834,20 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     const handle = this.#live();
     if (this.#carry.length > 0) {
       const out: T[] = [this.#takeCarried()]; // throws if the first carried entry is an error
-      while (out.length < max && this.#carry.length > 0 && !('error' in (this.#carry[0] as Carried<T>))) out.push(this.#takeCarried());
+      while (out.length < max && this.#carry.length > 0 && !('error' in (this.#carry[0] as Carried<T>)))
+        out.push(this.#takeCarried());
       return out;
     }
     if (this.#borrows && this.#slabMemory.byteLength === 0) this.#slab = this.#newSlab(READ_SLAB_SIZE);
-    if (this.#lens.length < max) this.#lens = new Uint32Array(Math.min(MAX_BATCH, Math.max(max, this.#lens.length * 2)));
+    if (this.#lens.length < max)
+      this.#lens = new Uint32Array(Math.min(MAX_BATCH, Math.max(max, this.#lens.length * 2)));
     const lens = this.#lens;
     for (;;) {
       const offset = this.#borrows ? this.#slabOffset : 0;
       const started = timeout > SYNC_SLICE_MS ? performance.now() : 0;
       let n = handle.shiftMany(offset, max, lens, firstSlice(timeout));
-      if (n === S.empty && timeout !== firstSlice(timeout)) n = this.#shiftManyWaiting(handle, offset, max, lens, timeout, started);
+      if (n === S.empty && timeout !== firstSlice(timeout))
+        n = this.#shiftManyWaiting(handle, offset, max, lens, timeout, started);
       if (n > 0) {
         const out: T[] = [];
         let pos = offset;
@@ -839,7 +910,9 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
         );
       case S.empty:
         return new QueueEmptyError(
-          timeout === 0 ? `queue '${this.name}' is empty; use get() or getSync() to wait for a message` : `queue '${this.name}' stayed empty for ${timeout} ms`,
+          timeout === 0
+            ? `queue '${this.name}' is empty; use get() or getSync() to wait for a message`
+            : `queue '${this.name}' stayed empty for ${timeout} ms`,
         );
       case S.tooLarge:
         return new MessageTooLargeError(
@@ -848,7 +921,11 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
           this.maxMessageSize,
         );
       case S.shutdown:
-        return new QueueShutdownError(op === 'put' ? `queue '${this.name}' is shut down; it accepts no more messages` : `queue '${this.name}' is shut down and drained`);
+        return new QueueShutdownError(
+          op === 'put'
+            ? `queue '${this.name}' is shut down; it accepts no more messages`
+            : `queue '${this.name}' is shut down and drained`,
+        );
       case S.corrupt:
         return new QueueCorruptError(this.#handle?.lastError().message || `queue '${this.name}' is corrupt`);
       case S.taskDoneTooMany:
@@ -913,14 +990,17 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     if (timeout >= 0) {
       const fire = (): void => {
         if (!remove()) return;
-        const r = onTimeout ? onTimeout() : this.#statusError(kind === 'get' ? S.empty : S.full, kind === 'get' ? 'get' : 'put', timeout);
+        const r = onTimeout
+          ? onTimeout()
+          : this.#statusError(kind === 'get' ? S.empty : S.full, kind === 'get' ? 'get' : 'put', timeout);
         if (r instanceof Error) reject(r);
         else resolve(r);
         if (kind === 'put') this.#service('put'); // the next put may need less room
       };
       // Node timers overflow past 2^31-1 ms (they would fire at once): chain them.
       const schedule = (left: number): void => {
-        timer = left > MAX_TIMER_MS ? setTimeout(() => schedule(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fire, left);
+        timer =
+          left > MAX_TIMER_MS ? setTimeout(() => schedule(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fire, left);
       };
       schedule(timeout);
     }
@@ -1005,7 +1085,10 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
  * `name` and `code`), with the signal's reason as `cause` and how many values were put.
  */
 function partialAbort(reason: unknown, putCount: number, total: number): Error {
-  const error = new Error(`putMany was aborted after ${putCount} of ${total} values were put (they stay queued, in order)`, { cause: reason });
+  const error = new Error(
+    `putMany was aborted after ${putCount} of ${total} values were put (they stay queued, in order)`,
+    { cause: reason },
+  );
   error.name = 'AbortError';
   return Object.assign(error, { code: 'ABORT_ERR', putCount });
 }
@@ -1047,7 +1130,11 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   joinSync(options?: SyncWaitOptions): boolean {
     const opts = validateOptions(options, 'options', SYNC_WAIT_KEYS);
     const handle = this.handle;
-    const st = this.sliced(validateTimeout(opts['timeout']), (slice) => handle.wait(NativeEvent.AllDone, 0, slice), S.timedOut);
+    const st = this.sliced(
+      validateTimeout(opts['timeout']),
+      (slice) => handle.wait(NativeEvent.AllDone, 0, slice),
+      S.timedOut,
+    );
     if (st === S.ok) return true;
     if (st === S.timedOut) return false;
     this.throwStatus(st, 'get', 0);

@@ -33,7 +33,8 @@ export function validateInteger(value: unknown, argName: string, min: number, ma
 /** Throws unless `value` is undefined or a plain options object; returns it as a record. */
 export function validateOptions(value: unknown, argName: string, known: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(argName, 'of type object', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalidArgType(argName, 'of type object', value);
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) {
@@ -54,7 +55,8 @@ export function validateOptions(value: unknown, argName: string, known: readonly
 export function validateTimeout(value: unknown, argName = 'options.timeout'): number {
   if (value === undefined || value === null || value === Infinity) return -1;
   if (typeof value !== 'number') throw invalidArgType(argName, 'of type number (milliseconds) or undefined', value);
-  if (Number.isNaN(value) || value < 0) throw outOfRange(argName, 'a number of milliseconds >= 0, or undefined to wait forever', value);
+  if (Number.isNaN(value) || value < 0)
+    throw outOfRange(argName, 'a number of milliseconds >= 0, or undefined to wait forever', value);
   return Math.ceil(value);
 }
 

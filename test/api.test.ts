@@ -17,7 +17,9 @@ describe('create / open / unlink', () => {
   it('refuses to create an existing name with ERR_QUEUE_EXISTS', () => {
     const name = uniqueName();
     using _q = Queue.create(name);
-    expect(() => Queue.create(name)).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_EXISTS', name: 'QueueExistsError' }));
+    expect(() => Queue.create(name)).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_EXISTS', name: 'QueueExistsError' }),
+    );
   });
 
   it('open of a missing queue throws ERR_QUEUE_NOT_FOUND', () => {
@@ -31,9 +33,15 @@ describe('create / open / unlink', () => {
     q.putSync('a');
     expect(r.getSync()).toBe('a');
     expect(r.maxsize).toBe(3);
-    expect(() => Queue.create(name, { exclusive: false, maxsize: 4 })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_INCOMPATIBLE' }));
-    expect(() => Queue.create(name, { exclusive: false, capacity: 2048 })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_INCOMPATIBLE' }));
-    expect(() => Queue.create(name, { exclusive: false, codec: 'json' })).toThrow(expect.objectContaining({ code: 'ERR_CODEC_MISMATCH' }));
+    expect(() => Queue.create(name, { exclusive: false, maxsize: 4 })).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_INCOMPATIBLE' }),
+    );
+    expect(() => Queue.create(name, { exclusive: false, capacity: 2048 })).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_INCOMPATIBLE' }),
+    );
+    expect(() => Queue.create(name, { exclusive: false, codec: 'json' })).toThrow(
+      expect.objectContaining({ code: 'ERR_CODEC_MISMATCH' }),
+    );
   });
 
   it('a mismatched codec throws ERR_CODEC_MISMATCH; omitting it adopts a built-in codec', () => {
@@ -54,7 +62,12 @@ describe('create / open / unlink', () => {
       decode: (b) => Buffer.from(b).toString(),
     };
     using q = Queue.create(name, { codec: upper });
-    expect(() => Queue.open(name)).toThrow(expect.objectContaining({ code: 'ERR_CODEC_MISMATCH', message: expect.stringMatching(/custom codec named 'upper'/) }));
+    expect(() => Queue.open(name)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_CODEC_MISMATCH',
+        message: expect.stringMatching(/custom codec named 'upper'/),
+      }),
+    );
     using r = Queue.open(name, { codec: upper });
     q.putSync('hello');
     expect(r.getSync()).toBe('HELLO');
@@ -116,7 +129,8 @@ describe('argument validation happens before any system call', () => {
     expect(() => Queue.open(name as string)).toThrow(expect.objectContaining({ code }));
     expect(() => Queue.unlink(name as string)).toThrow(expect.objectContaining({ code }));
     // Other test files run in parallel, so look only where this name would have gone.
-    if (typeof name === 'string' && name !== '' && !name.includes('/')) expect(existsSync(`/dev/shm/shm-queue.${name}`)).toBe(false);
+    if (typeof name === 'string' && name !== '' && !name.includes('/'))
+      expect(existsSync(`/dev/shm/shm-queue.${name}`)).toBe(false);
   });
 
   const badOptions: [Record<string, unknown>, string, RegExp][] = [
@@ -132,7 +146,9 @@ describe('argument validation happens before any system call', () => {
   ];
   it.each(badOptions)('options %j -> %s', (options, code, message) => {
     const name = uniqueName();
-    expect(() => Queue.create(name, options)).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+    expect(() => Queue.create(name, options)).toThrow(
+      expect.objectContaining({ code, message: expect.stringMatching(message) }),
+    );
     expect(segmentExists(name)).toBe(false);
   });
 
@@ -140,9 +156,13 @@ describe('argument validation happens before any system call', () => {
     using q = Queue.create(uniqueName());
     expect(() => q.getSync({ timeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => q.getSync({ timeout: NaN })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => q.getSync({ timeout: '1' as unknown as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => q.getSync({ timeout: '1' as unknown as number })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(() => q.getManySync(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => q.putManySync(5 as unknown as number[])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => q.putManySync(5 as unknown as number[])).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(q.qsize()).toBe(0);
   });
 });
@@ -162,7 +182,9 @@ describe('non-blocking and bounded behaviour', () => {
   it('a message bigger than the ring throws ERR_MESSAGE_TOO_LARGE at once, even with no timeout', () => {
     using q = Queue.create(uniqueName(), { capacity: 1024, codec: 'raw' });
     const t = performance.now();
-    expect(() => q.putSync(Buffer.alloc(1017))).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', size: 1017, limit: 1016 }));
+    expect(() => q.putSync(Buffer.alloc(1017))).toThrow(
+      expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE', size: 1017, limit: 1016 }),
+    );
     expect(performance.now() - t).toBeLessThan(100);
     q.putSync(Buffer.alloc(1016, 1)); // the largest message fits, even after wrap-around
     expect((q.getSync() as Buffer).length).toBe(1016);
@@ -224,8 +246,12 @@ describe('non-blocking and bounded behaviour', () => {
 
   it('a value the codec refuses puts nothing, in single and batch puts', () => {
     using q = Queue.create(uniqueName());
-    expect(() => q.putSync({ f: () => 1 } as unknown)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => q.putManySync([1, 2, Symbol('x')])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => q.putSync({ f: () => 1 } as unknown)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => q.putManySync([1, 2, Symbol('x')])).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
     expect(q.qsize()).toBe(0);
     expect(q.stats().puts).toBe(0);
   });
@@ -256,7 +282,15 @@ describe('non-blocking and bounded behaviour', () => {
     q.putSync('defgh');
     q.getSync();
     const s = q.stats();
-    expect(s).toMatchObject({ puts: 2, gets: 1, messages: 1, bytesUsed: 16, recoveries: 0, shutdown: 'none', codec: 'string' });
+    expect(s).toMatchObject({
+      puts: 2,
+      gets: 1,
+      messages: 1,
+      bytesUsed: 16,
+      recoveries: 0,
+      shutdown: 'none',
+      codec: 'string',
+    });
     expect(s.attached).toEqual([{ pid: process.pid, handles: 1 }]);
   });
 });

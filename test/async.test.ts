@@ -54,7 +54,10 @@ describe('async API never blocks the event loop', () => {
     expect(await pending).toEqual({ hello: 'world' });
     await q.put('a');
     const blocked = q.put('b');
-    const drainer = runNode(`const q = Queue.open(ARGS); console.log(JSON.stringify([q.getSync({ timeout: 5000 }), q.getSync({ timeout: 5000 })])); q.close();`, name);
+    const drainer = runNode(
+      `const q = Queue.open(ARGS); console.log(JSON.stringify([q.getSync({ timeout: 5000 }), q.getSync({ timeout: 5000 })])); q.close();`,
+      name,
+    );
     await blocked;
     expect(okJson(await drainer)).toEqual(['a', 'b']);
   });
@@ -133,7 +136,10 @@ describe('timeouts and abort', () => {
     const got = await waiting;
     expect(got[0]).toBe('x');
     expect([...got, ...(q.empty() ? [] : q.getManySync(5))]).toEqual(['x', 'y']);
-    await expect(q.putMany([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], { timeout: 50 })).rejects.toMatchObject({ code: 'ERR_QUEUE_FULL', putCount: 10 });
+    await expect(q.putMany([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], { timeout: 50 })).rejects.toMatchObject({
+      code: 'ERR_QUEUE_FULL',
+      putCount: 10,
+    });
   });
 });
 
@@ -141,7 +147,10 @@ describe('process lifetime', () => {
   it('a script whose only work is `await q.get()` stays alive until another process puts', async () => {
     const name = uniqueName();
     using q = Queue.create(name);
-    const child = spawnNode(`const q = Queue.open(ARGS); console.log(JSON.stringify({ waiting: true })); console.log(JSON.stringify(await q.get()));`, name);
+    const child = spawnNode(
+      `const q = Queue.open(ARGS); console.log(JSON.stringify({ waiting: true })); console.log(JSON.stringify(await q.get()));`,
+      name,
+    );
     const next = lineReader(child);
     expect(await next()).toEqual({ waiting: true });
     await sleep(600);
@@ -189,7 +198,11 @@ describe('process lifetime', () => {
   it('pending operations of one process are served in the order they were made', async () => {
     using q = Queue.create(uniqueName());
     const results: string[] = [];
-    const ops = [q.get().then((v) => results.push(`a:${v}`)), q.getMany(2).then((v) => results.push(`b:${v}`)), q.get().then((v) => results.push(`c:${v}`))];
+    const ops = [
+      q.get().then((v) => results.push(`a:${v}`)),
+      q.getMany(2).then((v) => results.push(`b:${v}`)),
+      q.get().then((v) => results.push(`c:${v}`)),
+    ];
     q.putManySync([1, 2, 3, 4]);
     await Promise.all(ops);
     expect(results).toEqual(['a:1', 'b:2,3', 'c:4']);
@@ -329,7 +342,9 @@ describe('JoinableQueue', () => {
     expect(await q.join({ timeout: 30 })).toBe(false);
     expect(q.getSync()).toBe('job');
     q.taskDone();
-    expect(() => q.taskDone()).toThrow(expect.objectContaining({ code: 'ERR_TASK_DONE_TOO_MANY', name: 'TaskDoneError' }));
+    expect(() => q.taskDone()).toThrow(
+      expect.objectContaining({ code: 'ERR_TASK_DONE_TOO_MANY', name: 'TaskDoneError' }),
+    );
     expect(q.joinSync()).toBe(true);
   });
 });

@@ -14,10 +14,29 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('bench harness (smoke)', () => {
   it('runs one scenario with one peer and writes results.json and results.svg', async () => {
-    const args = [RUN, '--only', 'S1', '--cases', 'shm-sync,fork-json', '--runs', '1', '--warm', '50', '--time', '150', '--no-micro', '--out', out];
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, args, { timeout: 14_000 }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    });
+    const args = [
+      RUN,
+      '--only',
+      'S1',
+      '--cases',
+      'shm-sync,fork-json',
+      '--runs',
+      '1',
+      '--warm',
+      '50',
+      '--time',
+      '150',
+      '--no-micro',
+      '--out',
+      out,
+    ];
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(process.execPath, args, { timeout: 14_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      },
+    );
     expect(code, stderr).toBe(0);
     expect(stdout).toContain('### S1');
     expect(stdout).toContain('target S1');
@@ -25,7 +44,12 @@ describe('bench harness (smoke)', () => {
     const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(report).toMatchObject({ mode: 'full', timing: { runs: 1, warmMs: 50, measureMs: 150 } });
     expect(report.machine).toEqual(
-      expect.objectContaining({ cpu: expect.any(String), cores: expect.any(Number), kernel: expect.any(String), node: process.version }),
+      expect.objectContaining({
+        cpu: expect.any(String),
+        cores: expect.any(Number),
+        kernel: expect.any(String),
+        node: process.version,
+      }),
     );
     expect(report.scenarios).toHaveLength(1);
     const [s1] = report.scenarios;
@@ -37,9 +61,13 @@ describe('bench harness (smoke)', () => {
       expect(c.runs[0]).toEqual(expect.objectContaining({ msgsPerSec: c.value, sent: expect.any(Number) }));
       expect(c.runs[0].messages).toBeGreaterThan(0);
     }
-    expect(s1.ratios).toEqual([{ shm: 'shm-sync', peer: 'fork-json', better: expect.any(Number), perRound: [expect.any(Number)] }]);
+    expect(s1.ratios).toEqual([
+      { shm: 'shm-sync', peer: 'fork-json', better: expect.any(Number), perRound: [expect.any(Number)] },
+    ]);
     expect(s1.ratios[0].better).toBeGreaterThan(0);
-    expect(s1.targets[0]).toEqual(expect.objectContaining({ shm: 'shm-sync', peer: 'fork-json', met: expect.any(Boolean) }));
+    expect(s1.targets[0]).toEqual(
+      expect.objectContaining({ shm: 'shm-sync', peer: 'fork-json', met: expect.any(Boolean) }),
+    );
 
     const svg = readFileSync(join(out, 'results.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

@@ -5,7 +5,16 @@ import { closeSync, existsSync, openSync, rmSync, utimesSync, writeFileSync, wri
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Queue, type QueueInspection, type QueueListEntry } from '../src/index.js';
-import { collect, lineReader, okJson, runNode, segmentExists, spawnNode, uniqueName, type ChildResult } from './helpers.js';
+import {
+  collect,
+  lineReader,
+  okJson,
+  runNode,
+  segmentExists,
+  spawnNode,
+  uniqueName,
+  type ChildResult,
+} from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/shm-queue.js', import.meta.url));
 
@@ -15,13 +24,21 @@ function cli(...args: string[]): Promise<ChildResult> {
 
 /** Creates a queue in a child process that exits: nobody has it open afterwards. */
 async function orphan(name: string, values: unknown[], options: object = {}): Promise<void> {
-  okJson(await runNode(`const q = Queue.create(ARGS.name, ARGS.options); for (const v of ARGS.values) q.putSync(v); q.close(); console.log('{}');`, { name, values, options }));
+  okJson(
+    await runNode(
+      `const q = Queue.create(ARGS.name, ARGS.options); for (const v of ARGS.values) q.putSync(v); q.close(); console.log('{}');`,
+      { name, values, options },
+    ),
+  );
 }
 
 /** A child that opens `name` and stays until killed; resolves once it has the queue open. */
 async function holder(name: string): Promise<{ pid: number; kill: () => Promise<ChildResult> }> {
   // globalThis keeps the handle reachable: an unreachable Queue is closed when collected.
-  const child = spawnNode(`globalThis.q = Queue.open(ARGS); console.log('{"ready":true}'); setInterval(() => {}, 1000);`, name);
+  const child = spawnNode(
+    `globalThis.q = Queue.open(ARGS); console.log('{"ready":true}'); setInterval(() => {}, 1000);`,
+    name,
+  );
   await lineReader(child)();
   return {
     pid: child.pid as number,
@@ -49,7 +66,13 @@ describe('shm-queue: help, version and usage errors', () => {
     expect(main.stdout).toMatch(/^Usage: shm-queue <command>/);
     for (const cmd of ['ls', 'stat', 'peek', 'rm', 'gc']) expect(main.stdout).toContain(`  ${cmd} `);
     expect(main.stdout).toMatch(/Exit codes: 0 ok, 1 failure .*, 2 usage error/);
-    for (const [r, cmd] of [[ls, 'ls'], [stat, 'stat'], [peek, 'peek'], [rm, 'rm'], [gc, 'gc']] as const) {
+    for (const [r, cmd] of [
+      [ls, 'ls'],
+      [stat, 'stat'],
+      [peek, 'peek'],
+      [rm, 'rm'],
+      [gc, 'gc'],
+    ] as const) {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^Usage: shm-queue ${cmd} `));
     }
@@ -92,11 +115,41 @@ describe('shm-queue ls', () => {
 
     expect(text.code).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME +MSGS +USED\/CAPACITY +MAXSIZE +CODEC +PROCS +WAIT-GET +WAIT-PUT +AGE +IDLE +STATUS$/);
+    expect(lines[0]).toMatch(
+      /^NAME +MSGS +USED\/CAPACITY +MAXSIZE +CODEC +PROCS +WAIT-GET +WAIT-PUT +AGE +IDLE +STATUS$/,
+    );
     expect(lines).toHaveLength(3);
     const row = (name: string): string => lines.find((l) => l.startsWith(`${name} `)) as string;
-    expect(row(live).split(/ +/)).toEqual([live, '3', '48', 'B/1', 'MiB', '10', 'msgpack', '1', '0', '0', expect.stringMatching(/^\d+s$/), '-', 'ok']);
-    expect(row(idle).split(/ +/)).toEqual([idle, '1', '16', 'B/4', 'KiB', '-', 'json', '0', '0', '0', expect.stringMatching(/^\d+s$/), expect.stringMatching(/^\d+s$/), 'orphan']);
+    expect(row(live).split(/ +/)).toEqual([
+      live,
+      '3',
+      '48',
+      'B/1',
+      'MiB',
+      '10',
+      'msgpack',
+      '1',
+      '0',
+      '0',
+      expect.stringMatching(/^\d+s$/),
+      '-',
+      'ok',
+    ]);
+    expect(row(idle).split(/ +/)).toEqual([
+      idle,
+      '1',
+      '16',
+      'B/4',
+      'KiB',
+      '-',
+      'json',
+      '0',
+      '0',
+      '0',
+      expect.stringMatching(/^\d+s$/),
+      expect.stringMatching(/^\d+s$/),
+      'orphan',
+    ]);
     // Aligned: every column starts at the same offset on every line (right-aligned numbers end there).
     for (const header of ['CODEC', 'STATUS']) {
       const at = (lines[0] as string).indexOf(header);
@@ -109,7 +162,13 @@ describe('shm-queue ls', () => {
     expect(entries.map((e) => e.name)).toEqual([live, idle].sort());
     const l = entries.find((e) => e.name === live) as { ok: true; stats: QueueInspection };
     expect(l).toMatchObject({ ok: true, path: `/dev/shm/shm-queue.${live}` });
-    expect(l.stats).toMatchObject({ messages: 3, maxsize: 10, codec: 'msgpack', idleSince: null, attached: [{ pid: process.pid, handles: 1 }] });
+    expect(l.stats).toMatchObject({
+      messages: 3,
+      maxsize: 10,
+      codec: 'msgpack',
+      idleSince: null,
+      attached: [{ pid: process.pid, handles: 1 }],
+    });
     const o = entries.find((e) => e.name === idle) as { ok: true; stats: QueueInspection };
     expect(o.stats).toMatchObject({ messages: 1, capacity: 4096, codec: 'json', attached: [] });
     expect(o.stats.idleSince).toEqual(expect.any(Number));
@@ -135,14 +194,23 @@ describe('shm-queue ls', () => {
       expect(text.code).toBe(0);
       expect(text.stderr).toBe('');
       const lines = text.stdout.trimEnd().split('\n');
-      const status = (name: string): string => (lines.find((l) => l.startsWith(`${name} `)) ?? '').replace(/^.* {2}(?=\S)/, '');
+      const status = (name: string): string =>
+        (lines.find((l) => l.startsWith(`${name} `)) ?? '').replace(/^.* {2}(?=\S)/, '');
       expect(lines.find((l) => l.startsWith(`${good} `))).toMatch(/ ok$/);
       expect(status(garbage)).toBe('unreadable: not a shm-queue segment');
       expect(status(tiny)).toBe('unreadable: unfinished (creator died while creating it?)');
       expect(status(zeros)).toBe('unreadable: unfinished (creator died while creating it?)');
       expect(lines.find((l) => l.startsWith(`${invalid} `))).toMatch(/unreadable: invalid queue name$/);
-      const reasons = Object.fromEntries((JSON.parse(json.stdout) as QueueListEntry[]).map((e) => [e.name, e.ok ? 'ok' : e.reason]));
-      expect(reasons).toEqual({ [good]: 'ok', [garbage]: 'not-a-queue', [tiny]: 'unfinished', [zeros]: 'unfinished', [invalid]: 'invalid-name' });
+      const reasons = Object.fromEntries(
+        (JSON.parse(json.stdout) as QueueListEntry[]).map((e) => [e.name, e.ok ? 'ok' : e.reason]),
+      );
+      expect(reasons).toEqual({
+        [good]: 'ok',
+        [garbage]: 'not-a-queue',
+        [tiny]: 'unfinished',
+        [zeros]: 'unfinished',
+        [invalid]: 'invalid-name',
+      });
     } finally {
       rmSync(`/dev/shm/shm-queue.${invalid}`, { force: true });
     }
@@ -156,7 +224,12 @@ describe('shm-queue stat', () => {
     q.putSync({ hello: 'world' });
     const [text, json] = await Promise.all([cli('stat', name), cli('stat', name, '--json')]);
     expect(text.code).toBe(0);
-    const fields = Object.fromEntries(text.stdout.trimEnd().split('\n').map((l) => [l.slice(0, l.indexOf('  ')), l.slice(l.indexOf('  ')).trim()]));
+    const fields = Object.fromEntries(
+      text.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('  ')), l.slice(l.indexOf('  ')).trim()]),
+    );
     expect(fields).toMatchObject({
       queue: name,
       path: `/dev/shm/shm-queue.${name}`,
@@ -173,12 +246,28 @@ describe('shm-queue stat', () => {
     });
     expect(fields['bytes used']).toMatch(/^24 of 8192 /);
     expect(fields['recoveries']).toMatch(/^0 /);
-    expect(fields['created']).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT.*Z \\(\\d+s ago\\) by pid ${process.pid}, uid ${process.getuid?.()}$`));
+    expect(fields['created']).toMatch(
+      new RegExp(`^\\d{4}-\\d\\d-\\d\\dT.*Z \\(\\d+s ago\\) by pid ${process.pid}, uid ${process.getuid?.()}$`),
+    );
     expect(fields['file']).toMatch(/^mode 0640, owner uid \d+, \d+ bytes$/);
 
     expect(json.code).toBe(0);
     const s = JSON.parse(json.stdout) as QueueInspection;
-    expect(s).toMatchObject({ name, messages: 1, bytesUsed: 24, capacity: 8192, maxsize: 5, puts: 1, gets: 0, recoveries: 0, shutdown: 'none', fileMode: 0o640, creatorPid: process.pid, layoutVersion: 1, joinable: false });
+    expect(s).toMatchObject({
+      name,
+      messages: 1,
+      bytesUsed: 24,
+      capacity: 8192,
+      maxsize: 5,
+      puts: 1,
+      gets: 0,
+      recoveries: 0,
+      shutdown: 'none',
+      fileMode: 0o640,
+      creatorPid: process.pid,
+      layoutVersion: 1,
+      joinable: false,
+    });
     expect(Object.keys(s).sort()).toEqual(Object.keys({ ...q.stats(), path: 0, joinable: 0, idleSince: 0 }).sort());
   });
 
@@ -197,7 +286,11 @@ describe('shm-queue stat', () => {
     expect([m.stdout, f.stdout, c.stdout]).toEqual(['', '', '']);
     expect(m.stderr).toBe(`shm-queue stat: no queue '${missing}' (no /dev/shm/shm-queue.${missing})\n`);
     expect(f.stderr).toMatch(/^shm-queue stat: .* is not a shm-queue segment \(bad magic number\)/);
-    expect(c.stderr).toMatch(new RegExp(`^shm-queue stat: queue '${corrupt}' has an impossible capacity .*Remove it with 'shm-queue rm --force ${corrupt}'`));
+    expect(c.stderr).toMatch(
+      new RegExp(
+        `^shm-queue stat: queue '${corrupt}' has an impossible capacity .*Remove it with 'shm-queue rm --force ${corrupt}'`,
+      ),
+    );
     expect(m.stderr + f.stderr + c.stderr).not.toMatch(/at .*\.js:\d+/); // no stack traces
   });
 });
@@ -210,7 +303,9 @@ describe('shm-queue peek', () => {
     const [text, json] = await Promise.all([cli('peek', name, '-n', '3'), cli('peek', name, '--json', '--count', '2')]);
     expect(text.code).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe(`queue '${name}', codec msgpack: the first 3 of 4 messages, oldest first (nothing was removed)`);
+    expect(lines[0]).toBe(
+      `queue '${name}', codec msgpack: the first 3 of 4 messages, oldest first (nothing was removed)`,
+    );
     expect(lines[1]).toMatch(/^ #\s+SIZE\s+MESSAGE$/);
     expect(lines.slice(2).map((l) => l.replace(/^(#\d+)\s+\d+ B\s+/, '$1 '))).toEqual([
       "#1 { id: 1, at: 1970-01-01T00:00:00.000Z, tags: Set(1) { 'x' } }",
@@ -218,11 +313,30 @@ describe('shm-queue peek', () => {
       '#3 3n',
     ]);
     expect(json.code).toBe(0);
-    const r = JSON.parse(json.stdout) as { name: string; codec: string; total: number; messages: Record<string, unknown>[] };
+    const r = JSON.parse(json.stdout) as {
+      name: string;
+      codec: string;
+      total: number;
+      messages: Record<string, unknown>[];
+    };
     expect(r).toMatchObject({ name, codec: 'msgpack', total: 4 });
     expect(r.messages).toEqual([
-      { index: 1, size: expect.any(Number), decoded: true, value: { id: 1, at: '1970-01-01T00:00:00.000Z', tags: ['x'] }, inspect: expect.stringContaining('Set(1)'), base64: expect.any(String) },
-      { index: 2, size: 7, decoded: true, value: 'second', inspect: "'second'", base64: Buffer.from([0xa6, ...Buffer.from('second')]).toString('base64') },
+      {
+        index: 1,
+        size: expect.any(Number),
+        decoded: true,
+        value: { id: 1, at: '1970-01-01T00:00:00.000Z', tags: ['x'] },
+        inspect: expect.stringContaining('Set(1)'),
+        base64: expect.any(String),
+      },
+      {
+        index: 2,
+        size: 7,
+        decoded: true,
+        value: 'second',
+        inspect: "'second'",
+        base64: Buffer.from([0xa6, ...Buffer.from('second')]).toString('base64'),
+      },
     ]);
     expect(q.qsize()).toBe(4);
   });
@@ -230,7 +344,13 @@ describe('shm-queue peek', () => {
   it('shows bytes with a note for a custom codec, and says when a queue is empty', async () => {
     const custom = uniqueName('peek');
     const empty = uniqueName('peek');
-    using q = Queue.create(custom, { codec: { name: 'mine', encode: (s: string) => Buffer.from(s), decode: (b: Uint8Array) => Buffer.from(b).toString() } });
+    using q = Queue.create(custom, {
+      codec: {
+        name: 'mine',
+        encode: (s: string) => Buffer.from(s),
+        decode: (b: Uint8Array) => Buffer.from(b).toString(),
+      },
+    });
     q.putSync('hello\x01world');
     using _e = Queue.create(empty, { codec: 'json' });
     const [c, e] = await Promise.all([cli('peek', custom), cli('peek', empty)]);
@@ -250,7 +370,9 @@ describe('shm-queue rm', () => {
     try {
       const refused = await cli('rm', name);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain(`refusing to remove '${name}': 1 live process (pid ${h.pid}) has it open. Use --force`);
+      expect(refused.stderr).toContain(
+        `refusing to remove '${name}': 1 live process (pid ${h.pid}) has it open. Use --force`,
+      );
       expect(segmentExists(name)).toBe(true);
       const forced = await cli('rm', '--force', name);
       expect(forced.code).toBe(0);
@@ -286,24 +408,53 @@ describe('shm-queue as another user', () => {
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
   const canDrop = process.getuid?.() === 0 && setpriv !== undefined;
 
-  it.skipIf(!canDrop)('lists a queue it may not read as permission denied; stat, peek and rm exit 1 saying so', async () => {
-    const secret = uniqueName('perm');
-    const shared = uniqueName('perm');
-    Queue.create(secret, { mode: 0o600 }).close();
-    Queue.create(shared, { mode: 0o644 }).close();
-    const asNobody = (...args: string[]): Promise<ChildResult> =>
-      collect(spawn(setpriv as string, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 20_000);
-    const pattern = `${secret.slice(0, secret.lastIndexOf('-'))}-*`;
-    const [ls, stat, statShared, peek, rm] = await Promise.all([asNobody('ls', pattern), asNobody('stat', secret), asNobody('stat', shared), asNobody('peek', shared), asNobody('rm', '--force', secret)]);
-    expect(ls.code).toBe(0);
-    expect(ls.stdout).toMatch(new RegExp(`^${secret} .* unreadable: permission denied$`, 'm'));
-    expect(ls.stdout).toMatch(new RegExp(`^${shared} .* orphan$`, 'm'));
-    expect([stat.code, stat.stderr]).toEqual([1, expect.stringMatching(/^shm-queue stat: EACCES: permission denied reading queue/)]);
-    expect(statShared.code).toBe(0); // mode 0644: read-only inspection works
-    expect([peek.code, peek.stderr]).toEqual([1, expect.stringMatching(/^shm-queue peek: EACCES: .* peek takes the queue's lock, so it needs read and write access/)]);
-    expect([rm.code, rm.stderr]).toEqual([1, expect.stringMatching(/^shm-queue rm: cannot remove '.*': E(ACCES|PERM): permission denied; only its owner \(or root\) may remove it/)]);
-    expect(segmentExists(secret)).toBe(true);
-  });
+  it.skipIf(!canDrop)(
+    'lists a queue it may not read as permission denied; stat, peek and rm exit 1 saying so',
+    async () => {
+      const secret = uniqueName('perm');
+      const shared = uniqueName('perm');
+      Queue.create(secret, { mode: 0o600 }).close();
+      Queue.create(shared, { mode: 0o644 }).close();
+      const asNobody = (...args: string[]): Promise<ChildResult> =>
+        collect(
+          spawn(
+            setpriv as string,
+            ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          ),
+          20_000,
+        );
+      const pattern = `${secret.slice(0, secret.lastIndexOf('-'))}-*`;
+      const [ls, stat, statShared, peek, rm] = await Promise.all([
+        asNobody('ls', pattern),
+        asNobody('stat', secret),
+        asNobody('stat', shared),
+        asNobody('peek', shared),
+        asNobody('rm', '--force', secret),
+      ]);
+      expect(ls.code).toBe(0);
+      expect(ls.stdout).toMatch(new RegExp(`^${secret} .* unreadable: permission denied$`, 'm'));
+      expect(ls.stdout).toMatch(new RegExp(`^${shared} .* orphan$`, 'm'));
+      expect([stat.code, stat.stderr]).toEqual([
+        1,
+        expect.stringMatching(/^shm-queue stat: EACCES: permission denied reading queue/),
+      ]);
+      expect(statShared.code).toBe(0); // mode 0644: read-only inspection works
+      expect([peek.code, peek.stderr]).toEqual([
+        1,
+        expect.stringMatching(
+          /^shm-queue peek: EACCES: .* peek takes the queue's lock, so it needs read and write access/,
+        ),
+      ]);
+      expect([rm.code, rm.stderr]).toEqual([
+        1,
+        expect.stringMatching(
+          /^shm-queue rm: cannot remove '.*': E(ACCES|PERM): permission denied; only its owner \(or root\) may remove it/,
+        ),
+      ]);
+      expect(segmentExists(secret)).toBe(true);
+    },
+  );
 });
 
 describe('shm-queue gc', () => {
@@ -322,21 +473,42 @@ describe('shm-queue gc', () => {
 
     const recent = await cli('gc', pattern);
     expect(recent.code).toBe(0);
-    expect(recent.stdout).toContain('gc: removed 0 queues idle longer than 1h; kept 0 with messages, 1 in use, 2 idle for less, 1 unreadable');
+    expect(recent.stdout).toContain(
+      'gc: removed 0 queues idle longer than 1h; kept 0 with messages, 1 in use, 2 idle for less, 1 unreadable',
+    );
 
     const dry = await cli('gc', pattern, '--older-than', '10ms', '--dry-run');
     expect(dry.code).toBe(0);
     const dryLines = dry.stdout.trimEnd().split('\n');
-    expect(dryLines).toContainEqual(expect.stringMatching(new RegExp(`^would remove ${idleEmpty} \\(idle \\d+s, 0 messages\\)$`)));
-    expect(dryLines).toContainEqual(expect.stringMatching(new RegExp(`^kept ${idleFull} \\(idle \\d+s, but it holds 1 message; --include-nonempty removes it\\)$`)));
-    expect(dryLines).toContainEqual(expect.stringMatching(new RegExp(`^skipped ${junk} \\(unreadable: not a shm-queue segment; .*rm --force ${junk}' removes it\\)$`)));
-    expect(dryLines.at(-1)).toBe('gc: would remove 1 queue idle longer than 10ms; kept 1 with messages, 1 in use, 0 idle for less, 1 unreadable');
+    expect(dryLines).toContainEqual(
+      expect.stringMatching(new RegExp(`^would remove ${idleEmpty} \\(idle \\d+s, 0 messages\\)$`)),
+    );
+    expect(dryLines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^kept ${idleFull} \\(idle \\d+s, but it holds 1 message; --include-nonempty removes it\\)$`),
+      ),
+    );
+    expect(dryLines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^skipped ${junk} \\(unreadable: not a shm-queue segment; .*rm --force ${junk}' removes it\\)$`),
+      ),
+    );
+    expect(dryLines.at(-1)).toBe(
+      'gc: would remove 1 queue idle longer than 10ms; kept 1 with messages, 1 in use, 0 idle for less, 1 unreadable',
+    );
     expect([idleEmpty, idleFull, inUse].map(segmentExists)).toEqual([true, true, true]);
 
     const json = await cli('gc', pattern, '--older-than', '10ms', '--json');
     expect(json.code).toBe(0);
-    const actions = Object.fromEntries((JSON.parse(json.stdout) as { name: string; action: string }[]).map((d) => [d.name, d.action]));
-    expect(actions).toEqual({ [idleEmpty]: 'removed', [idleFull]: 'kept-nonempty', [inUse]: 'in-use', [junk]: 'unreadable' });
+    const actions = Object.fromEntries(
+      (JSON.parse(json.stdout) as { name: string; action: string }[]).map((d) => [d.name, d.action]),
+    );
+    expect(actions).toEqual({
+      [idleEmpty]: 'removed',
+      [idleFull]: 'kept-nonempty',
+      [inUse]: 'in-use',
+      [junk]: 'unreadable',
+    });
     expect([idleEmpty, idleFull, inUse].map(segmentExists)).toEqual([false, true, true]);
 
     const all = await cli('gc', pattern, '--older-than', '0s', '--include-nonempty');

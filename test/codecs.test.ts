@@ -45,30 +45,81 @@ describe('resolveCodec built-ins', () => {
 
 const sharedTail = { shared: true };
 const typedArrays = [
-  new Int8Array([-1, 2]), new Uint8Array([1, 255]), new Uint8ClampedArray([0, 255]),
-  new Int16Array([-300, 300]), new Uint16Array([65535]), new Int32Array([-(2 ** 31)]),
-  new Uint32Array([2 ** 32 - 1]), new Float32Array([1.5, NaN]), new Float64Array([-0, Math.PI]),
-  new BigInt64Array([-(2n ** 63n)]), new BigUint64Array([2n ** 64n - 1n]),
+  new Int8Array([-1, 2]),
+  new Uint8Array([1, 255]),
+  new Uint8ClampedArray([0, 255]),
+  new Int16Array([-300, 300]),
+  new Uint16Array([65535]),
+  new Int32Array([-(2 ** 31)]),
+  new Uint32Array([2 ** 32 - 1]),
+  new Float32Array([1.5, NaN]),
+  new Float64Array([-0, Math.PI]),
+  new BigInt64Array([-(2n ** 63n)]),
+  new BigUint64Array([2n ** 64n - 1n]),
 ];
 const structuredValues: Array<[string, unknown]> = [
-  ['undefined', undefined], ['null', null], ['true', true], ['int', 42], ['negative', -7],
-  ['float', 1.5], ['NaN', NaN], ['-0', -0], ['Infinity', Infinity], ['-Infinity', -Infinity],
-  ['2^53', 2 ** 53], ['small bigint', 5n], ['negative bigint', -5n],
-  ['bigint 2^64', 2n ** 64n], ['bigint -2^64', -(2n ** 64n)], ['huge bigint', 3n ** 500n], ['huge negative bigint', -(7n ** 300n)],
-  ['empty string', ''], ['unicode', 'héllo wörld ✓ 🎉'], ['long string', 'x'.repeat(5000) + 'é'],
-  ['lone high surrogate', 'a\ud800b'], ['lone low surrogate (long)', 'y'.repeat(100) + '\udc00'],
-  ['date', new Date(1_700_000_000_123)], ['old date', new Date(-1500)], ['invalid date', new Date(NaN)],
-  ['max date', new Date(8.64e15)], ['regexp', /a\s+b/giu], ['map', new Map<unknown, unknown>([[1, 'a'], ['k', { x: 1 }], [{}, [2]]])],
-  ['set', new Set([1, 'a', 2n])], ['array', [1, 'two', [3]]], ['holes', [1, , 3]], // eslint-disable-line no-sparse-arrays
+  ['undefined', undefined],
+  ['null', null],
+  ['true', true],
+  ['int', 42],
+  ['negative', -7],
+  ['float', 1.5],
+  ['NaN', NaN],
+  ['-0', -0],
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+  ['2^53', 2 ** 53],
+  ['small bigint', 5n],
+  ['negative bigint', -5n],
+  ['bigint 2^64', 2n ** 64n],
+  ['bigint -2^64', -(2n ** 64n)],
+  ['huge bigint', 3n ** 500n],
+  ['huge negative bigint', -(7n ** 300n)],
+  ['empty string', ''],
+  ['unicode', 'héllo wörld ✓ 🎉'],
+  ['long string', 'x'.repeat(5000) + 'é'],
+  ['lone high surrogate', 'a\ud800b'],
+  ['lone low surrogate (long)', 'y'.repeat(100) + '\udc00'],
+  ['date', new Date(1_700_000_000_123)],
+  ['old date', new Date(-1500)],
+  ['invalid date', new Date(NaN)],
+  ['max date', new Date(8.64e15)],
+  ['regexp', /a\s+b/giu],
+  [
+    'map',
+    new Map<unknown, unknown>([
+      [1, 'a'],
+      ['k', { x: 1 }],
+      [{}, [2]],
+    ]),
+  ],
+  ['set', new Set([1, 'a', 2n])],
+  ['array', [1, 'two', [3]]],
+  ['holes', [1, , 3]], // eslint-disable-line no-sparse-arrays
   ['object', { a: 1, b: { c: [true, null] }, 'weird key': 2, 1: 'num' }],
   ['odd keys', JSON.parse('{"__proto__": 1, "__keys__": 2, "constructor": 3, "hasOwnProperty": 4}')],
   ['null-prototype object', Object.assign(Object.create(null) as object, { a: 1 })],
-  ['buffer', Buffer.from('buf')], ['empty buffer', Buffer.alloc(0)], ['array buffer', new Uint8Array([9, 8, 7]).buffer],
+  ['buffer', Buffer.from('buf')],
+  ['empty buffer', Buffer.alloc(0)],
+  ['array buffer', new Uint8Array([9, 8, 7]).buffer],
   ['data view', new DataView(new Uint8Array([1, 2, 3, 4]).buffer, 1, 2)],
-  ['typed arrays', typedArrays], ['offset typed array', new Uint16Array(new ArrayBuffer(16), 4, 2)],
-  ['error', new Error('boom')], ['range error with cause', new RangeError('r', { cause: { why: 1 } })],
+  ['typed arrays', typedArrays],
+  ['offset typed array', new Uint16Array(new ArrayBuffer(16), 4, 2)],
+  ['error', new Error('boom')],
+  ['range error with cause', new RangeError('r', { cause: { why: 1 } })],
   ['boxed primitives', [new Number(3), new String('s'), new Boolean(false)]],
-  ['mixed', { items: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], when: new Date(0), tags: new Set(['x']), tail: sharedTail }],
+  [
+    'mixed',
+    {
+      items: [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+      ],
+      when: new Date(0),
+      tags: new Set(['x']),
+      tail: sharedTail,
+    },
+  ],
 ];
 
 describe("'msgpack' codec", () => {
@@ -77,7 +128,12 @@ describe("'msgpack' codec", () => {
     if (value instanceof Error) {
       expect(decoded).toBeInstanceOf(value.constructor);
       const e = decoded as Error;
-      expect([e.name, e.message, e.stack, e.cause]).toStrictEqual([value.name, value.message, value.stack, value.cause]);
+      expect([e.name, e.message, e.stack, e.cause]).toStrictEqual([
+        value.name,
+        value.message,
+        value.stack,
+        value.cause,
+      ]);
       return;
     }
     expectSame(decoded, value);
@@ -87,7 +143,13 @@ describe("'msgpack' codec", () => {
     const [z, n] = viaSlab(msgpack, [-0, NaN]) as number[];
     expect(Object.is(z, -0)).toBe(true);
     expect(Number.isNaN(n)).toBe(true);
-    const decoded = viaSlab(msgpack, { b: Buffer.from('x'), u: new Uint8Array([1]), m: new Map(), s: new Set(), d: new Date(5) }) as Record<string, unknown>;
+    const decoded = viaSlab(msgpack, {
+      b: Buffer.from('x'),
+      u: new Uint8Array([1]),
+      m: new Map(),
+      s: new Set(),
+      d: new Date(5),
+    }) as Record<string, unknown>;
     expect(Buffer.isBuffer(decoded.b)).toBe(true);
     expect(Buffer.isBuffer(decoded.u)).toBe(false);
     expect(Object.getPrototypeOf(decoded.u)).toBe(Uint8Array.prototype);
@@ -113,7 +175,11 @@ describe("'msgpack' codec", () => {
     const bytes = new Uint8Array(64);
     root.u1 = bytes;
     root.u2 = bytes;
-    const d = viaSlab(msgpack, root) as Record<string, unknown> & { list: unknown[]; map: Map<unknown, unknown>; set: Set<unknown> };
+    const d = viaSlab(msgpack, root) as Record<string, unknown> & {
+      list: unknown[];
+      map: Map<unknown, unknown>;
+      set: Set<unknown>;
+    };
     expect(d.self).toBe(d);
     expect(d.a).toBe(d.b);
     expect(d.list[0]).toBe(d.a);
@@ -124,7 +190,10 @@ describe("'msgpack' codec", () => {
 
   it('carries class instances as plain objects (as structured clone does)', () => {
     class Point {
-      constructor(public x: number, public y: number) {}
+      constructor(
+        public x: number,
+        public y: number,
+      ) {}
       toJSON(): string {
         return 'not used';
       }
@@ -138,8 +207,24 @@ describe("'msgpack' codec", () => {
     // Records (msgpackr object shapes) must be self-contained in every message.
     const { Unpackr } = await import('msgpackr');
     const other = new Unpackr({ structuredClone: true, moreTypes: true, copyBuffers: true });
-    const messages = [{ a: 1, b: 2 }, { x: 'y' }, { a: 3, b: 4 }, [{ a: 5, b: 6 }, { a: 7, b: 8 }]].map((v) => new Uint8Array(msgpack.encode(v)));
-    expect(messages.reverse().map((m) => other.unpack(m))).toStrictEqual([[{ a: 5, b: 6 }, { a: 7, b: 8 }], { a: 3, b: 4 }, { x: 'y' }, { a: 1, b: 2 }]);
+    const messages = [
+      { a: 1, b: 2 },
+      { x: 'y' },
+      { a: 3, b: 4 },
+      [
+        { a: 5, b: 6 },
+        { a: 7, b: 8 },
+      ],
+    ].map((v) => new Uint8Array(msgpack.encode(v)));
+    expect(messages.reverse().map((m) => other.unpack(m))).toStrictEqual([
+      [
+        { a: 5, b: 6 },
+        { a: 7, b: 8 },
+      ],
+      { a: 3, b: 4 },
+      { x: 'y' },
+      { a: 1, b: 2 },
+    ]);
   });
 });
 
@@ -156,14 +241,23 @@ describe("'v8' codec", () => {
 
 describe("'json' codec", () => {
   it.each<[string, unknown]>([
-    ['object', { a: 1, b: [true, null, 'x'], c: { d: 'é🎉' } }], ['string', 'hi'], ['number', 1.5], ['null', null],
-    ['array', [1, [2, [3]]]], ['lone surrogate', '\ud800'], ['long', { s: 'z'.repeat(100_000) }],
+    ['object', { a: 1, b: [true, null, 'x'], c: { d: 'é🎉' } }],
+    ['string', 'hi'],
+    ['number', 1.5],
+    ['null', null],
+    ['array', [1, [2, [3]]]],
+    ['lone surrogate', '\ud800'],
+    ['long', { s: 'z'.repeat(100_000) }],
   ])('round-trips %s', (_label, value) => {
     expect(viaSlab(json, value)).toStrictEqual(value);
   });
 
   it('follows JSON.stringify semantics', () => {
-    expect(viaSlab(json, { d: new Date(0), u: undefined, f: () => 1, n: NaN, z: -0 })).toStrictEqual({ d: '1970-01-01T00:00:00.000Z', n: null, z: 0 });
+    expect(viaSlab(json, { d: new Date(0), u: undefined, f: () => 1, n: NaN, z: -0 })).toStrictEqual({
+      d: '1970-01-01T00:00:00.000Z',
+      n: null,
+      z: 0,
+    });
     expect(viaSlab(json, { toJSON: () => [1] })).toStrictEqual([1]);
   });
 
@@ -181,7 +275,8 @@ describe("'json' codec", () => {
 describe("'string' and 'raw' codecs", () => {
   it('string: round-trips UTF-8, refuses non-strings and lone surrogates', () => {
     for (const s of ['', 'abc', 'é✓🎉', 'q'.repeat(70_000)]) expect(viaSlab(str, s)).toBe(s);
-    for (const bad of [1, null, undefined, {}, Buffer.from('x')]) expect(codeOf(() => str.encode(bad))).toBe('ERR_INVALID_ARG_TYPE');
+    for (const bad of [1, null, undefined, {}, Buffer.from('x')])
+      expect(codeOf(() => str.encode(bad))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => str.encode('a\udc00'))).toBe('ERR_INVALID_ARG_VALUE');
     expect(str.decode(str.encode('after'))).toBe('after');
   });
@@ -203,7 +298,8 @@ describe("'string' and 'raw' codecs", () => {
     expect(Buffer.isBuffer(out)).toBe(true);
     expect(out.buffer).toBe(region.buffer);
     expect([...out]).toEqual([7, 8, 9]);
-    for (const bad of ['s', 1, null, undefined, [1, 2], {}]) expect(codeOf(() => raw.encode(bad))).toBe('ERR_INVALID_ARG_TYPE');
+    for (const bad of ['s', 1, null, undefined, [1, 2], {}])
+      expect(codeOf(() => raw.encode(bad))).toBe('ERR_INVALID_ARG_TYPE');
   });
 });
 
@@ -224,9 +320,18 @@ const refusedValues: Array<[string, () => unknown]> = [
   ['Blob', () => new Blob(['x'])],
 ];
 
-describe.each<[string, Codec<unknown>]>([['msgpack', msgpack], ['v8', v8c]])('%s refusals', (_name, codec) => {
+describe.each<[string, Codec<unknown>]>([
+  ['msgpack', msgpack],
+  ['v8', v8c],
+])('%s refusals', (_name, codec) => {
   it.each(refusedValues)('refuses %s at top level and nested, leaving no state behind', (_label, make) => {
-    for (const value of [make(), { a: 1, nested: { deep: [1, make()] } }, new Map([['k', make()]]), new Set([make()]), [make()]]) {
+    for (const value of [
+      make(),
+      { a: 1, nested: { deep: [1, make()] } },
+      new Map([['k', make()]]),
+      new Set([make()]),
+      [make()],
+    ]) {
       let error: unknown;
       try {
         codec.encode(value);
@@ -268,7 +373,17 @@ it('v8 refusals carry the DataCloneError as cause', () => {
 
 describe('decode does not alias its input', () => {
   it.each<[CodecName, unknown]>([
-    ['msgpack', { b: Buffer.from('keep'), u: new Uint8Array([1, 2, 3]), f: new Float64Array([1.5]), ab: new Uint8Array([4]).buffer, s: 'str', n: [1, 2] }],
+    [
+      'msgpack',
+      {
+        b: Buffer.from('keep'),
+        u: new Uint8Array([1, 2, 3]),
+        f: new Float64Array([1.5]),
+        ab: new Uint8Array([4]).buffer,
+        s: 'str',
+        n: [1, 2],
+      },
+    ],
     ['msgpack', { z: -0, b: Buffer.from('keep'), u: new Uint8Array([1, 2, 3]) }], // the v8 fallback path
     ['v8', { b: Buffer.from('keep'), u: new Uint8Array([1, 2, 3]), f: new Float64Array([1.5]) }],
     ['json', { s: 'text', n: [1, 2] }],
@@ -322,7 +437,11 @@ describe('properties', () => {
 // Custom codecs
 
 describe('resolveCodec validation', () => {
-  const ok = { name: 'mine', encode: (v: unknown) => Buffer.from(String(v)), decode: (b: Uint8Array) => Buffer.from(b).toString() };
+  const ok = {
+    name: 'mine',
+    encode: (v: unknown) => Buffer.from(String(v)),
+    decode: (b: Uint8Array) => Buffer.from(b).toString(),
+  };
 
   it('rejects unknown names and non-objects', () => {
     expect(codeOf(() => resolveCodec('yaml' as CodecName))).toBe('ERR_INVALID_ARG_VALUE');

@@ -11,8 +11,29 @@ import { collect, lineReader, spawnNode, uniqueName } from './helpers.js';
 
 const HEADER = 1536; // sizeof(shmq::Header)
 /** Offsets of the fields that change at run time (native/ring.h): scribbles aimed at them. */
-const HOT = { lockWord: 128, mutexKind: 144, head: 192, tail: 200, count: 208, shutdown: 212, unfinished: 216, neSeq: 256, neWaiters: 260, nfSeq: 320, nfWaiters: 324, attached: 464 };
-const KNOWN = new Set(['ok', 'ERR_QUEUE_CORRUPT', 'ERR_QUEUE_INCOMPATIBLE', 'ERR_CODEC_MISMATCH', 'ERR_QUEUE_FULL', 'ERR_QUEUE_EMPTY', 'ERR_QUEUE_SHUTDOWN']);
+const HOT = {
+  lockWord: 128,
+  mutexKind: 144,
+  head: 192,
+  tail: 200,
+  count: 208,
+  shutdown: 212,
+  unfinished: 216,
+  neSeq: 256,
+  neWaiters: 260,
+  nfSeq: 320,
+  nfWaiters: 324,
+  attached: 464,
+};
+const KNOWN = new Set([
+  'ok',
+  'ERR_QUEUE_CORRUPT',
+  'ERR_QUEUE_INCOMPATIBLE',
+  'ERR_CODEC_MISMATCH',
+  'ERR_QUEUE_FULL',
+  'ERR_QUEUE_EMPTY',
+  'ERR_QUEUE_SHUTDOWN',
+]);
 const ROUND_BOUND_MS = 20_000; // a round (open + 9 operations) must answer within this
 
 interface Patch {
@@ -63,14 +84,22 @@ afterAll(async () => {
   for (const w of workers) w.child.stdin?.end();
   const results = await Promise.all(workers.map((w) => collect(w.child, 5000)));
   // Exited normally: no signal death at any point of the run.
-  for (const r of results) expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  for (const r of results)
+    expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
 });
 
-async function round(w: { child: ChildProcess; next: () => Promise<unknown> }, name: string, later: Patch[]): Promise<string[]> {
+async function round(
+  w: { child: ChildProcess; next: () => Promise<unknown> },
+  name: string,
+  later: Patch[],
+): Promise<string[]> {
   w.child.stdin?.write(JSON.stringify({ name, later }) + '\n');
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`round on ${name} did not answer within ${ROUND_BOUND_MS} ms`)), ROUND_BOUND_MS);
+    timer = setTimeout(
+      () => reject(new Error(`round on ${name} did not answer within ${ROUND_BOUND_MS} ms`)),
+      ROUND_BOUND_MS,
+    );
   });
   try {
     return ((await Promise.race([w.next(), hang])) as { codes: string[] }).codes;
@@ -88,22 +117,51 @@ const u64 = (v: bigint): number[] => {
 
 /** A scribble: raw random bytes anywhere, or an interesting value aimed at a hot field or record header. */
 function patchArb(total: number): fc.Arbitrary<Patch> {
-  const anywhere = fc.record({ offset: fc.nat(total - 1), bytes: fc.array(fc.nat(255), { minLength: 1, maxLength: 8 }) });
+  const anywhere = fc.record({
+    offset: fc.nat(total - 1),
+    bytes: fc.array(fc.nat(255), { minLength: 1, maxLength: 8 }),
+  });
   // Not 1: a lock word naming pid 1, whose /proc/1/maps we may not read, is a live "holder" we
   // cannot disprove, so lockers wait the full stall bound (15 s) before ERR_QUEUE_CORRUPT. The
   // parent's pid (a live process that does not map the segment) is in, and recovered at once.
-  const interesting32 = fc.oneof(fc.constantFrom(0, 2, 7, 8, 0x7fffffff, 0x80000000, 0xffffffff, 0x40000000, 0x3ffffff0, process.pid), fc.nat());
+  const interesting32 = fc.oneof(
+    fc.constantFrom(0, 2, 7, 8, 0x7fffffff, 0x80000000, 0xffffffff, 0x40000000, 0x3ffffff0, process.pid),
+    fc.nat(),
+  );
   const interesting64 = fc.oneof(
     fc.constantFrom(0n, 8n, 64n, 1n << 63n, (1n << 64n) - 8n, (1n << 64n) - 16n, 1n << 40n),
     fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
   );
   const hot32 = fc.record({
-    offset: fc.constantFrom(HOT.lockWord, HOT.mutexKind, HOT.count, HOT.shutdown, HOT.neSeq, HOT.neWaiters, HOT.nfSeq, HOT.nfWaiters, HOT.attached, 8, 12, 32, 36),
+    offset: fc.constantFrom(
+      HOT.lockWord,
+      HOT.mutexKind,
+      HOT.count,
+      HOT.shutdown,
+      HOT.neSeq,
+      HOT.neWaiters,
+      HOT.nfSeq,
+      HOT.nfWaiters,
+      HOT.attached,
+      8,
+      12,
+      32,
+      36,
+    ),
     bytes: interesting32.map(u32),
   });
-  const hot64 = fc.record({ offset: fc.constantFrom(HOT.head, HOT.tail, HOT.unfinished, 16, 24), bytes: interesting64.map(u64) });
-  const record = fc.record({ offset: fc.nat((total - HEADER) / 8 - 1).map((i) => HEADER + i * 8 + 0), bytes: interesting32.map(u32) });
-  const recordFlags = fc.record({ offset: fc.nat((total - HEADER) / 8 - 1).map((i) => HEADER + i * 8 + 4), bytes: fc.constantFrom(0, 1, 2, 0xffffffff).map(u32) });
+  const hot64 = fc.record({
+    offset: fc.constantFrom(HOT.head, HOT.tail, HOT.unfinished, 16, 24),
+    bytes: interesting64.map(u64),
+  });
+  const record = fc.record({
+    offset: fc.nat((total - HEADER) / 8 - 1).map((i) => HEADER + i * 8 + 0),
+    bytes: interesting32.map(u32),
+  });
+  const recordFlags = fc.record({
+    offset: fc.nat((total - HEADER) / 8 - 1).map((i) => HEADER + i * 8 + 4),
+    bytes: fc.constantFrom(0, 1, 2, 0xffffffff).map(u32),
+  });
   return fc.oneof(anywhere, hot32, hot64, record, recordFlags);
 }
 
@@ -136,7 +194,9 @@ describe('random corruption of headers and records, across processes', () => {
           const started = performance.now();
           const codes = await round(w, name, truncateTo !== null && truncateTo < TOTAL ? [] : later);
           if (process.env.SCRIBBLE_SLOW && performance.now() - started > 1000) {
-            console.log(`slow round ${Math.round(performance.now() - started)} ms: ${JSON.stringify({ patches, later, truncateTo, puts, gets, codes })}`);
+            console.log(
+              `slow round ${Math.round(performance.now() - started)} ms: ${JSON.stringify({ patches, later, truncateTo, puts, gets, codes })}`,
+            );
           }
           for (const c of codes) seen.set(c, (seen.get(c) ?? 0) + 1);
           Queue.unlink(name);

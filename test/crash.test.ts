@@ -19,7 +19,8 @@ const SLOW = process.env['SHM_QUEUE_TEST_SLOW'] === '1';
 // runStorm keeps a hard link to its segment (see RELINK in scripts/storm.mjs); a storm cut short by
 // a test timeout leaves it behind.
 afterAll(() => {
-  for (const entry of readdirSync('/dev/shm')) if (entry.startsWith(`.storm-backup-${process.pid}-`)) rmSync(`/dev/shm/${entry}`, { force: true });
+  for (const entry of readdirSync('/dev/shm'))
+    if (entry.startsWith(`.storm-backup-${process.pid}-`)) rmSync(`/dev/shm/${entry}`, { force: true });
 });
 
 /** Like spawnNode, with the test hooks enabled and the raw addon in scope as `addon`. */
@@ -50,20 +51,24 @@ const waitFor = async (what: () => boolean, ms = 5000): Promise<void> => {
 };
 
 describe('SIGKILL storm', () => {
-  it('100+ random kills of producers and consumers: no deadlock, duplicate, torn or lost acknowledged message', async () => {
-    const r = await runStorm({ name: uniqueName('storm'), kills: SLOW ? 30 : 110, killDelayMs: [5, 60] });
-    console.log(summaryLine(r));
-    expect(r.crashes).toEqual([]);
-    expect(r.kills).toBeGreaterThanOrEqual(SLOW ? 30 : 100);
-    expect(r.stalled).toBe(false);
-    expect(r.drained).toBe(true);
-    expect(r.leftInQueue).toBe(0);
-    expect(r.duplicates).toBe(0);
-    expect(r.torn).toBe(0);
-    expect(r.phantoms).toBe(0);
-    expect(r.lostAcknowledged).toBeLessThanOrEqual(r.consumerKills);
-    expect(r.messages).toBeGreaterThan(SLOW ? 20 : 200);
-  }, SLOW ? 400_000 : 90_000);
+  it(
+    '100+ random kills of producers and consumers: no deadlock, duplicate, torn or lost acknowledged message',
+    async () => {
+      const r = await runStorm({ name: uniqueName('storm'), kills: SLOW ? 30 : 110, killDelayMs: [5, 60] });
+      console.log(summaryLine(r));
+      expect(r.crashes).toEqual([]);
+      expect(r.kills).toBeGreaterThanOrEqual(SLOW ? 30 : 100);
+      expect(r.stalled).toBe(false);
+      expect(r.drained).toBe(true);
+      expect(r.leftInQueue).toBe(0);
+      expect(r.duplicates).toBe(0);
+      expect(r.torn).toBe(0);
+      expect(r.phantoms).toBe(0);
+      expect(r.lostAcknowledged).toBeLessThanOrEqual(r.consumerKills);
+      expect(r.messages).toBeGreaterThan(SLOW ? 20 : 200);
+    },
+    SLOW ? 400_000 : 90_000,
+  );
 });
 
 describe('a holder killed while holding the lock', () => {
@@ -112,15 +117,17 @@ describe('a holder killed while holding the lock', () => {
     expect(q.stats()).toMatchObject({ messages: 0, recoveries: 1, puts: 3, gets: 3 });
   });
 
-  it('producers of 1 MiB messages killed at random moments: every message delivered is whole', async () => {
-    const name = uniqueName('bigkill');
-    using q = Queue.create(name, { codec: 'raw', capacity: 3 * MIB });
-    let kills = 0;
-    let got = 0;
-    const deadline = Date.now() + (SLOW ? 60_000 : 12_000);
-    while (kills < 15 && Date.now() < deadline) {
-      const producer = spawnHooked(
-        `import { createHash, randomFillSync } from 'node:crypto';
+  it(
+    'producers of 1 MiB messages killed at random moments: every message delivered is whole',
+    async () => {
+      const name = uniqueName('bigkill');
+      using q = Queue.create(name, { codec: 'raw', capacity: 3 * MIB });
+      let kills = 0;
+      let got = 0;
+      const deadline = Date.now() + (SLOW ? 60_000 : 12_000);
+      while (kills < 15 && Date.now() < deadline) {
+        const producer = spawnHooked(
+          `import { createHash, randomFillSync } from 'node:crypto';
          const q = Queue.open(ARGS, { codec: 'raw' });
          console.log(JSON.stringify({ ready: true }));
          for (;;) {
@@ -128,29 +135,31 @@ describe('a holder killed while holding the lock', () => {
            createHash('sha1').update(b.subarray(20)).digest().copy(b, 0);
            q.putSync(b);
          }`,
-        name,
-      );
-      await lineReader(producer)();
-      await new Promise((r) => setTimeout(r, Math.random() * 40));
-      producer.kill('SIGKILL');
-      await collect(producer);
-      kills++;
-      for (;;) {
-        let b: Buffer;
-        try {
-          b = q.getSync({ timeout: 0 }) as Buffer;
-        } catch (e) {
-          expect((e as { code: string }).code).toBe('ERR_QUEUE_EMPTY');
-          break;
+          name,
+        );
+        await lineReader(producer)();
+        await new Promise((r) => setTimeout(r, Math.random() * 40));
+        producer.kill('SIGKILL');
+        await collect(producer);
+        kills++;
+        for (;;) {
+          let b: Buffer;
+          try {
+            b = q.getSync({ timeout: 0 }) as Buffer;
+          } catch (e) {
+            expect((e as { code: string }).code).toBe('ERR_QUEUE_EMPTY');
+            break;
+          }
+          expect(b.length).toBe(MIB);
+          expect(intact(b)).toBe(true);
+          got++;
         }
-        expect(b.length).toBe(MIB);
-        expect(intact(b)).toBe(true);
-        got++;
       }
-    }
-    expect(kills).toBeGreaterThanOrEqual(SLOW ? 3 : 5);
-    console.log(`1 MiB producers: ${kills} kills, ${got} whole messages, ${q.stats().recoveries} recoveries`);
-  }, SLOW ? 120_000 : 30_000);
+      expect(kills).toBeGreaterThanOrEqual(SLOW ? 3 : 5);
+      console.log(`1 MiB producers: ${kills} kills, ${got} whole messages, ${q.stats().recoveries} recoveries`);
+    },
+    SLOW ? 120_000 : 30_000,
+  );
 
   it('a stale lock word (a holder that does not exist, or no holder but a waiters bit) is recovered in milliseconds', () => {
     const name = uniqueName('stale');
@@ -209,7 +218,10 @@ describe('waiters killed inside a wait', () => {
     // The same for producers waiting on a full queue.
     q.putSync('full');
     const producer = (): ChildProcess =>
-      spawnHooked(`const q = Queue.open(ARGS); console.log(JSON.stringify({ ready: true })); q.putSync('p'); console.log(JSON.stringify({ put: true }));`, name);
+      spawnHooked(
+        `const q = Queue.open(ARGS); console.log(JSON.stringify({ ready: true })); q.putSync('p'); console.log(JSON.stringify({ put: true }));`,
+        name,
+      );
     const gone = producer();
     const alive = producer();
     await lineReader(gone)();

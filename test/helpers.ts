@@ -39,7 +39,9 @@ export interface ChildResult {
  */
 export function spawnNode(code: string, args: unknown = null, options: { stdin?: boolean } = {}): ChildProcess {
   const source = `import * as shm from ${JSON.stringify(DIST)};\nconst { Queue, JoinableQueue } = shm;\nconst ARGS = ${JSON.stringify(args)};\n${code}`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
   track(child);
   return child;
 }

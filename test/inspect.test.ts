@@ -75,26 +75,37 @@ describe('inspectQueue', () => {
   });
 
   it('throws typed errors: not found, invalid name, foreign, corrupt, unfinished', () => {
-    expect(() => inspectQueue(uniqueName('none'))).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_NOT_FOUND', name: 'QueueNotFoundError' }));
+    expect(() => inspectQueue(uniqueName('none'))).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_NOT_FOUND', name: 'QueueNotFoundError' }),
+    );
     expect(() => inspectQueue('no/slash')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
 
     const foreign = uniqueName('foreign');
     writeFileSync(segmentPath(foreign), 'definitely not a queue, just text');
-    expect(() => inspectQueue(foreign)).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_INCOMPATIBLE', message: expect.stringMatching(/not a shm-queue segment/) }));
+    expect(() => inspectQueue(foreign)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_QUEUE_INCOMPATIBLE',
+        message: expect.stringMatching(/not a shm-queue segment/),
+      }),
+    );
 
     const corrupt = uniqueName('corrupt');
     Queue.create(corrupt, { capacity: 4096 }).close();
     const bad = Buffer.alloc(8);
     bad.writeBigUInt64LE(13n);
     writeAt(corrupt, OFFSET_CAPACITY, bad);
-    expect(() => inspectQueue(corrupt)).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_CORRUPT', name: 'QueueCorruptError' }));
+    expect(() => inspectQueue(corrupt)).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_CORRUPT', name: 'QueueCorruptError' }),
+    );
 
     const unfinished = uniqueName('unfinished');
     writeFileSync(segmentPath(unfinished), Buffer.alloc(4096));
     const past = new Date(Date.now() - 60_000);
     utimesSync(segmentPath(unfinished), past, past);
     const t0 = Date.now();
-    expect(() => inspectQueue(unfinished)).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_INCOMPATIBLE', message: expect.stringMatching(/never finished/) }));
+    expect(() => inspectQueue(unfinished)).toThrow(
+      expect.objectContaining({ code: 'ERR_QUEUE_INCOMPATIBLE', message: expect.stringMatching(/never finished/) }),
+    );
     expect(Date.now() - t0).toBeLessThan(1000); // no 2 s wait for a creator that is long gone
   });
 
@@ -112,7 +123,10 @@ describe('inspectQueue', () => {
     ]);
     // An attached handle's stats() prunes the stale slot for good; the read-only inspect does not write.
     expect(q.stats().attached.map((a) => a.pid)).toEqual([process.pid, 1]);
-    const table = readFileSync(segmentPath(name)).subarray(OFFSET_ATTACHED + 10 * SLOT_SIZE, OFFSET_ATTACHED + 11 * SLOT_SIZE);
+    const table = readFileSync(segmentPath(name)).subarray(
+      OFFSET_ATTACHED + 10 * SLOT_SIZE,
+      OFFSET_ATTACHED + 11 * SLOT_SIZE,
+    );
     expect(table.readInt32LE(0)).toBe(0);
   });
 });
@@ -131,7 +145,9 @@ describe('listQueues', () => {
     const j = entries.find((e) => e.name === junk);
     expect(g).toMatchObject({ ok: true, stats: { messages: 1, attached: [{ pid: process.pid }] } });
     expect(j).toMatchObject({ ok: false, reason: 'not-a-queue', path: segmentPath(junk) });
-    expect(() => listQueues({ filter: 'x' as unknown as () => boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => listQueues({ filter: 'x' as unknown as () => boolean })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 });
 
@@ -143,7 +159,10 @@ describe('peekQueue', () => {
     q.putManySync([{ n: 1, at }, { n: 2, big: 10n ** 30n }, { n: 3 }]);
     const r = peekQueue(name, { max: 2 });
     expect(r).toMatchObject({ name, codec: 'msgpack', total: 3 });
-    expect(r.messages.map((m) => m.value)).toEqual([{ n: 1, at }, { n: 2, big: 10n ** 30n }]);
+    expect(r.messages.map((m) => m.value)).toEqual([
+      { n: 1, at },
+      { n: 2, big: 10n ** 30n },
+    ]);
     expect(r.messages.every((m) => m.decoded && m.size === m.bytes.length)).toBe(true);
     expect(q.qsize()).toBe(3);
     expect(q.getSync()).toEqual({ n: 1, at });

@@ -28,7 +28,10 @@ function loadWith(prebuildDir: string, via: 'import' | 'require'): Report {
   const args =
     via === 'import'
       ? ['--input-type=module', '-e', `import(${JSON.stringify(DIST)}).then(() => console.log('null'), ${REPORT});`]
-      : ['-e', `try { require(${JSON.stringify(fileURLToPath(DIST))}); console.log('null'); } catch (err) { (${REPORT})(err); }`];
+      : [
+          '-e',
+          `try { require(${JSON.stringify(fileURLToPath(DIST))}); console.log('null'); } catch (err) { (${REPORT})(err); }`,
+        ];
   const r = spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 30_000 });
   expect(r.status, r.stderr).toBe(0);
   const report = JSON.parse(r.stdout.trim()) as Report | null;

@@ -102,7 +102,9 @@ describe('across unrelated processes', () => {
       ),
     );
     for (const p of await Promise.all(producers)) expect(p.code, p.stderr).toBe(0);
-    const results = (await Promise.all(consumers)).map((r) => okJson(r) as { seen: number[]; bad: number; orderOk: boolean });
+    const results = (await Promise.all(consumers)).map(
+      (r) => okJson(r) as { seen: number[]; bad: number; orderOk: boolean },
+    );
     const all = results.flatMap((r) => r.seen).sort((a, b) => a - b);
     const expected = [0, 1, 2].flatMap((p) => Array.from({ length: PER }, (_, i) => p * 1e6 + i));
     expect(all.length).toBe(3 * PER);
@@ -132,7 +134,8 @@ describe('across unrelated processes', () => {
     using q = Queue.open(name);
     expect(q.qsize()).toBe(400);
     const values = q.getManySync(1000) as { k: number; i: number }[];
-    for (let k = 0; k < 8; k++) expect(values.filter((v) => v.k === k).map((v) => v.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    for (let k = 0; k < 8; k++)
+      expect(values.filter((v) => v.k === k).map((v) => v.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 });
 
@@ -161,9 +164,11 @@ describe('timeouts', () => {
   it('timeout: 0 never waits', () => {
     using q = Queue.create(uniqueName(), { maxsize: 1 });
     const t = performance.now();
-    for (let i = 0; i < 100; i++) expect(() => q.getSync({ timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_EMPTY' }));
+    for (let i = 0; i < 100; i++)
+      expect(() => q.getSync({ timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_EMPTY' }));
     q.putSync(1);
-    for (let i = 0; i < 100; i++) expect(() => q.putSync(1, { timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }));
+    for (let i = 0; i < 100; i++)
+      expect(() => q.putSync(1, { timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }));
     expect(performance.now() - t).toBeLessThan(100);
   });
 
@@ -219,7 +224,10 @@ describe('codecs across processes', () => {
       values: `[undefined, null, NaN, -0, 2n ** 70n, -5n, 'héllo ☃', new Date(5), /a+b/gi, new Map([[{ k: 1 }, new Set([1, 'x'])]]),
                 new Float64Array([1.5, -2]), new Uint8Array([1, 2, 3]), [1, [2, [3]]], { nested: { deep: [true, false] } }, new Error('boom')]`,
     },
-    { codec: 'v8', values: `[undefined, -0, 2n ** 70n, new Date(5), /x/m, new Map([[1, 2]]), new Set([3]), new Int32Array([7, -7]), { a: [1, { b: 2 }] }]` },
+    {
+      codec: 'v8',
+      values: `[undefined, -0, 2n ** 70n, new Date(5), /x/m, new Map([[1, 2]]), new Set([3]), new Int32Array([7, -7]), { a: [1, { b: 2 }] }]`,
+    },
     { codec: 'json', values: `[null, 1.5, 'text', [1, 'two', { three: 3 }], { a: { b: [true] } }]` },
     { codec: 'string', values: `['', 'plain', 'ünïcödé ☃ 𝄞', 'x'.repeat(5000)]` },
     { codec: 'raw', values: `[Buffer.from([]), Buffer.from([0, 1, 255]), Buffer.alloc(3000, 9)]` },

@@ -6,7 +6,17 @@
 // Everything happens in a staged copy under the temp dir: prebuildify runs `node-gyp rebuild`, and
 // doing that in the checkout would delete build/ under the other test files' feet.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,10 +38,15 @@ interface Run {
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
   const start = performance.now();
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr, ms: Math.round(performance.now() - start) });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr, ms: Math.round(performance.now() - start) });
+      },
+    );
   });
 }
 
@@ -70,7 +85,9 @@ function compilerFreeEnv(): NodeJS.ProcessEnv {
 
 function npmCli(): string {
   // The npm that runs this suite (or the one beside node), resolved to its real file.
-  const candidates = [process.env['npm_execpath'], join(dirname(process.execPath), 'npm')].filter((p): p is string => !!p && existsSync(p));
+  const candidates = [process.env['npm_execpath'], join(dirname(process.execPath), 'npm')].filter(
+    (p): p is string => !!p && existsSync(p),
+  );
   if (candidates.length === 0) throw new Error('npm not found');
   return realpathSync(candidates[0] as string);
 }
@@ -80,7 +97,12 @@ function npmCli(): string {
  * matrix built, already in the checkout's prebuilds/, instead of building this machine's one.
  */
 const releaseMode = process.env['SHM_QUEUE_TEST_RELEASE'] === '1';
-const RELEASE_PREBUILDS = ['linux-arm64/shm-queue.glibc.node', 'linux-arm64/shm-queue.musl.node', 'linux-x64/shm-queue.glibc.node', 'linux-x64/shm-queue.musl.node'].map((p) => `prebuilds/${p}`);
+const RELEASE_PREBUILDS = [
+  'linux-arm64/shm-queue.glibc.node',
+  'linux-arm64/shm-queue.musl.node',
+  'linux-x64/shm-queue.glibc.node',
+  'linux-x64/shm-queue.musl.node',
+].map((p) => `prebuilds/${p}`);
 
 const target = `${process.platform}-${process.arch}`;
 const libc = process.env['LIBC'] || (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
@@ -93,7 +115,17 @@ const timings: Record<string, number> = {};
 beforeAll(async () => {
   // Stage the files a release checkout has (the tarball's inputs), sharing node_modules.
   mkdirSync(stage);
-  for (const entry of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'tsconfig.build.json', 'native', 'src', 'scripts', 'bin']) {
+  for (const entry of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'binding.gyp',
+    'tsconfig.build.json',
+    'native',
+    'src',
+    'scripts',
+    'bin',
+  ]) {
     cpSync(join(repo, entry), join(stage, entry), { recursive: true });
   }
   symlinkSync(join(repo, 'node_modules'), join(stage, 'node_modules'), 'dir');
@@ -101,16 +133,27 @@ beforeAll(async () => {
   const npm = npmCli();
   if (releaseMode) {
     cpSync(join(repo, 'prebuilds'), join(stage, 'prebuilds'), { recursive: true });
-    ok(await run(process.execPath, [npm, 'run', 'verify:prebuilds', '--', '--release'], stage, buildEnv()), 'npm run verify:prebuilds -- --release');
+    ok(
+      await run(process.execPath, [npm, 'run', 'verify:prebuilds', '--', '--release'], stage, buildEnv()),
+      'npm run verify:prebuilds -- --release',
+    );
   } else {
-    const build = ok(await run(process.execPath, [npm, 'run', 'prebuildify'], stage, buildEnv()), 'npm run prebuildify');
+    const build = ok(
+      await run(process.execPath, [npm, 'run', 'prebuildify'], stage, buildEnv()),
+      'npm run prebuildify',
+    );
     timings['prebuildify'] = build.ms;
     ok(await run(process.execPath, [npm, 'run', 'verify:prebuilds'], stage, buildEnv()), 'npm run verify:prebuilds');
   }
   // A real pack: runs `prepare` (tsc into dist/), as `npm publish` does.
-  const pack = ok(await run(process.execPath, [npm, 'pack', '--json', '--pack-destination', work], stage, buildEnv()), 'npm pack');
+  const pack = ok(
+    await run(process.execPath, [npm, 'pack', '--json', '--pack-destination', work], stage, buildEnv()),
+    'npm pack',
+  );
   timings['pack'] = pack.ms;
-  const info = JSON.parse(pack.stdout) as [{ filename: string; size: number; unpackedSize: number; files: { path: string }[] }];
+  const info = JSON.parse(pack.stdout) as [
+    { filename: string; size: number; unpackedSize: number; files: { path: string }[] },
+  ];
   packed = info[0];
   tarball = join(work, packed.filename);
 
@@ -125,20 +168,40 @@ beforeAll(async () => {
 
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
-  if (Object.keys(timings).length > 0) console.log(`package test timings (ms): ${JSON.stringify(timings)}; tarball ${packed?.size} B packed, ${packed?.unpackedSize} B unpacked`);
+  if (Object.keys(timings).length > 0)
+    console.log(
+      `package test timings (ms): ${JSON.stringify(timings)}; tarball ${packed?.size} B packed, ${packed?.unpackedSize} B unpacked`,
+    );
 });
 
 describe('the packed tarball', () => {
   it('holds dist, types, native sources and the prebuild, and nothing else', async () => {
-    const r = ok(await run(process.execPath, [npmCli(), 'pack', '--dry-run', '--json', '--ignore-scripts'], stage, buildEnv()), 'npm pack --dry-run');
+    const r = ok(
+      await run(process.execPath, [npmCli(), 'pack', '--dry-run', '--json', '--ignore-scripts'], stage, buildEnv()),
+      'npm pack --dry-run',
+    );
     const files = (JSON.parse(r.stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path).sort();
-    for (const expected of ['package.json', 'README.md', 'binding.gyp', 'native/ring.h', 'native/ring.cc', 'native/addon.cc', 'dist/index.js', 'dist/index.d.ts', 'dist/binding.js', 'dist/binding.d.ts', prebuild]) {
+    for (const expected of [
+      'package.json',
+      'README.md',
+      'binding.gyp',
+      'native/ring.h',
+      'native/ring.cc',
+      'native/addon.cc',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/binding.js',
+      'dist/binding.d.ts',
+      prebuild,
+    ]) {
       expect(files).toContain(expected);
     }
     // src/*.ts ships on purpose: dist's source maps and declaration maps point at it.
     expect(files).toContain('src/index.ts');
     for (const file of files) {
-      expect(file).toMatch(/^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/);
+      expect(file).toMatch(
+        /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/,
+      );
     }
     expect(files.filter((f) => f.startsWith('prebuilds/'))).toEqual(releaseMode ? RELEASE_PREBUILDS : [prebuild]);
     // Same list as the real pack.
@@ -162,10 +225,20 @@ describe.each([
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }));
     // Nothing to compile with: the install must not need it.
-    const tools = await run('/bin/sh', ['-c', 'for t in cc c++ gcc g++ make python python3; do command -v $t; done; exit 0'], project, compilerFreeEnv());
+    const tools = await run(
+      '/bin/sh',
+      ['-c', 'for t in cc c++ gcc g++ make python python3; do command -v $t; done; exit 0'],
+      project,
+      compilerFreeEnv(),
+    );
     expect(tools.stdout.trim()).toBe('');
 
-    const r = await run(join(onlyNodeBin, 'npm'), ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', ...flags], project, compilerFreeEnv());
+    const r = await run(
+      join(onlyNodeBin, 'npm'),
+      ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', ...flags],
+      project,
+      compilerFreeEnv(),
+    );
     timings[`install ${label}`] = r.ms;
     ok(r, `npm install ${flags.join(' ')}`);
     if (flags.length === 0) {
@@ -180,7 +253,12 @@ describe.each([
     expect(existsSync(join(installed, 'package.json'))).toBe(true);
     expect(existsSync(join(installed, 'build'))).toBe(false);
     const r = ok(
-      await run(onlyNodeBin + '/node', ['-p', `require('node-gyp-build').path(${JSON.stringify(installed)})`], project, compilerFreeEnv()),
+      await run(
+        onlyNodeBin + '/node',
+        ['-p', `require('node-gyp-build').path(${JSON.stringify(installed)})`],
+        project,
+        compilerFreeEnv(),
+      ),
       'node-gyp-build path',
     );
     expect(r.stdout.trim()).toBe(join(installed, prebuild));
@@ -199,7 +277,10 @@ describe.each([
       Queue.unlink(${JSON.stringify(name)});
       console.log(JSON.stringify({ from: v.from, pid: v.pid, date: v.at instanceof Date, big: String(v.big), me: process.pid }));`;
     try {
-      ok(await run(onlyNodeBin + '/node', ['--input-type=module', '-e', producer], project, compilerFreeEnv()), 'ESM producer');
+      ok(
+        await run(onlyNodeBin + '/node', ['--input-type=module', '-e', producer], project, compilerFreeEnv()),
+        'ESM producer',
+      );
       const r = ok(await run(onlyNodeBin + '/node', ['-e', consumer], project, compilerFreeEnv()), 'CommonJS consumer');
       const got = JSON.parse(r.stdout.trim()) as { from: string; pid: number; date: boolean; big: string; me: number };
       expect(got).toMatchObject({ from: 'esm', date: true, big: String(2n ** 70n) });
@@ -218,14 +299,36 @@ describe('installed from the tarball with --build-from-source (build tools prese
   it('compiles build/Release and loads it instead of the prebuild', async () => {
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }));
-    const r = await run(process.execPath, [npmCli(), 'install', tarball, '--build-from-source', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts'], project, buildEnv());
+    const r = await run(
+      process.execPath,
+      [
+        npmCli(),
+        'install',
+        tarball,
+        '--build-from-source',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--foreground-scripts',
+      ],
+      project,
+      buildEnv(),
+    );
     timings['install --build-from-source'] = r.ms;
     ok(r, 'npm install --build-from-source');
     const installed = join(project, 'node_modules', 'shm-queue');
     const binary = join(installed, 'build', 'Release', 'shm_queue.node');
     expect(existsSync(binary)).toBe(true);
     const loaded = ok(
-      await run(process.execPath, ['-e', `const { Queue } = require('shm-queue'); console.log(typeof Queue.create, require('node-gyp-build').path(${JSON.stringify(installed)}))`], project, cleanEnv()),
+      await run(
+        process.execPath,
+        [
+          '-e',
+          `const { Queue } = require('shm-queue'); console.log(typeof Queue.create, require('node-gyp-build').path(${JSON.stringify(installed)}))`,
+        ],
+        project,
+        cleanEnv(),
+      ),
       'load the compiled addon',
     );
     expect(loaded.stdout.trim()).toBe(`function ${binary}`);

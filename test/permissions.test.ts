@@ -12,7 +12,11 @@ const isRoot = process.getuid?.() === 0;
 /** Runs `code` as uid/gid 65534 (nobody); the queue operations' outcomes come back as JSON. */
 async function asNobody(code: string, args: unknown): Promise<unknown> {
   const source = `import * as shm from ${JSON.stringify(DIST)};\nconst { Queue } = shm;\nconst ARGS = ${JSON.stringify(args)};\n${code}`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'], uid: NOBODY, gid: NOBODY });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    uid: NOBODY,
+    gid: NOBODY,
+  });
   return okJson(await collect(child, 20_000));
 }
 
@@ -62,7 +66,11 @@ describe('permissions', () => {
 
   it('names cannot escape /dev/shm', () => {
     for (const name of ['..', '.', '../etc/passwd', 'a/b', '/abs', 'x\0y', '', 'a'.repeat(201)]) {
-      expect(() => Queue.create(name)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^ERR_(INVALID_ARG_VALUE|INVALID_ARG_TYPE|OUT_OF_RANGE)$/) }));
+      expect(() => Queue.create(name)).toThrow(
+        expect.objectContaining({
+          code: expect.stringMatching(/^ERR_(INVALID_ARG_VALUE|INVALID_ARG_TYPE|OUT_OF_RANGE)$/),
+        }),
+      );
       expect(() => Queue.open(name)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^ERR_/) }));
       expect(() => Queue.unlink(name)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^ERR_/) }));
     }

@@ -6,7 +6,7 @@ import { Queue } from '../src/index.js';
 import { okJson, runNode, uniqueName } from './helpers.js';
 import { expectSame, structuredTree } from './structured.js';
 
-describe("the default codec through a queue", () => {
+describe('the default codec through a queue', () => {
   it('putSync/getSync return structurally identical values, in order, with nothing left behind', () => {
     using q = Queue.create(uniqueName(), { capacity: 8 << 20 });
     fc.assert(
@@ -22,13 +22,17 @@ describe("the default codec through a queue", () => {
   it('batch methods keep every value and the order', () => {
     using q = Queue.create(uniqueName(), { capacity: 8 << 20 });
     fc.assert(
-      fc.property(fc.array(structuredTree, { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 7 }), (values, chunk) => {
-        q.putManySync(values);
-        const out: unknown[] = [];
-        while (out.length < values.length) out.push(...q.getManySync(chunk, { timeout: 0 }));
-        expect(out.length).toBe(values.length);
-        values.forEach((v, i) => expectSame(out[i], v));
-      }),
+      fc.property(
+        fc.array(structuredTree, { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1, max: 7 }),
+        (values, chunk) => {
+          q.putManySync(values);
+          const out: unknown[] = [];
+          while (out.length < values.length) out.push(...q.getManySync(chunk, { timeout: 0 }));
+          expect(out.length).toBe(values.length);
+          values.forEach((v, i) => expectSame(out[i], v));
+        },
+      ),
       { numRuns: 150 },
     );
   });

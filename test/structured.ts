@@ -9,7 +9,12 @@ import { expect } from 'vitest';
  * object is expected back as a plain object), typed array kinds and bytes. Returns the path of
  * the first difference, or null.
  */
-export function difference(actual: unknown, expected: unknown, path = 'value', seen = new Map<object, unknown>()): string | null {
+export function difference(
+  actual: unknown,
+  expected: unknown,
+  path = 'value',
+  seen = new Map<object, unknown>(),
+): string | null {
   if (typeof expected !== 'object' || expected === null) {
     return Object.is(actual, expected) ? null : `${path}: ${String(actual)} !== ${String(expected)}`;
   }
@@ -19,10 +24,12 @@ export function difference(actual: unknown, expected: unknown, path = 'value', s
   const proto = Object.getPrototypeOf(expected) ?? Object.prototype;
   if (Object.getPrototypeOf(actual) !== proto) return `${path}: prototype differs`;
   if (ArrayBuffer.isView(expected) || expected instanceof ArrayBuffer) {
-    const bytes = (v: ArrayBufferView | ArrayBuffer) => (v instanceof ArrayBuffer ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    const bytes = (v: ArrayBufferView | ArrayBuffer) =>
+      v instanceof ArrayBuffer ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     return bytes(actual as ArrayBufferView).equals(bytes(expected)) ? null : `${path}: bytes differ`;
   }
-  if (expected instanceof Date) return Object.is((actual as Date).getTime(), expected.getTime()) ? null : `${path}: date differs`;
+  if (expected instanceof Date)
+    return Object.is((actual as Date).getTime(), expected.getTime()) ? null : `${path}: date differs`;
   if (expected instanceof RegExp) return String(actual) === String(expected) ? null : `${path}: regexp differs`;
   if (expected instanceof Map || expected instanceof Set) {
     const a = [...(actual as Map<unknown, unknown>)];
@@ -44,7 +51,12 @@ export function difference(actual: unknown, expected: unknown, path = 'value', s
   const keys = Object.keys(expected);
   if (Object.keys(actual).join('\0') !== keys.join('\0')) return `${path}: keys differ`;
   for (const key of keys) {
-    const d = difference((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    const d = difference(
+      (actual as Record<string, unknown>)[key],
+      (expected as Record<string, unknown>)[key],
+      `${path}.${key}`,
+      seen,
+    );
     if (d) return d;
   }
   return null;
@@ -55,15 +67,27 @@ export function expectSame(actual: unknown, expected: unknown): void {
   expect(difference(actual, expected)).toBeNull();
 }
 
-
 /** fast-check arbitrary of structured-clone-able values: primitives incl. -0, NaN and BigInt, dates,
  *  typed arrays, strings with lone surrogates, sparse arrays, objects, Maps and Sets, nested. */
 export const { tree: structuredTree } = fc.letrec((tie) => ({
   tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('leaf'), tie('node')),
   leaf: fc.oneof(
-    fc.constant(undefined), fc.constant(null), fc.boolean(), fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, 2 ** 53),
-    fc.bigInt(), fc.bigInt({ min: -(2n ** 200n), max: 2n ** 200n }), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }),
-    fc.date({ noInvalidDate: false }), fc.uint8Array(), fc.int16Array(), fc.float64Array(), fc.bigInt64Array(), fc.float32Array(),
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.boolean(),
+    fc.double(),
+    fc.integer(),
+    fc.constantFrom(-0, NaN, Infinity, 2 ** 53),
+    fc.bigInt(),
+    fc.bigInt({ min: -(2n ** 200n), max: 2n ** 200n }),
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: 'grapheme' }),
+    fc.date({ noInvalidDate: false }),
+    fc.uint8Array(),
+    fc.int16Array(),
+    fc.float64Array(),
+    fc.bigInt64Array(),
+    fc.float32Array(),
   ),
   node: fc.oneof(
     { depthSize: 'small' },
@@ -74,4 +98,3 @@ export const { tree: structuredTree } = fc.letrec((tie) => ({
     fc.array(tie('tree'), { maxLength: 4 }).map((items) => new Set(items)),
   ),
 }));
-

@@ -56,7 +56,7 @@ export function checkBytes(bytes, seq, size) {
   if (bytes.length !== size || seqOf(bytes) !== seq) return false;
   if (size < 8) return true;
   const n = size - 4;
-  return ((bytes[n] | (bytes[n + 1] << 8) | (bytes[n + 2] << 16) | (bytes[n + 3] << 24)) >>> 0) === seq;
+  return (bytes[n] | (bytes[n + 1] << 8) | (bytes[n + 2] << 16) | (bytes[n + 3] << 24)) >>> 0 === seq;
 }
 
 // A byte-transport end marker: 12 bytes, "END!" then the count (u64 LE). Data messages in these
@@ -150,7 +150,13 @@ export class Samples {
     const at = (p) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))] / 1000);
     let sum = 0;
     for (let i = 0; i < s.length; i++) sum += s[i];
-    return { samples: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), mean: s.length ? sum / s.length / 1000 : NaN };
+    return {
+      samples: s.length,
+      p50: at(0.5),
+      p90: at(0.9),
+      p99: at(0.99),
+      mean: s.length ? sum / s.length / 1000 : NaN,
+    };
   }
 }
 

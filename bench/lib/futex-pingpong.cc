@@ -99,10 +99,12 @@ int main(int argc, char** argv) {
   Set(&s->turn, 0);
   waitpid(pid, nullptr, 0);
   std::sort(samples.begin(), samples.end());
-  auto at = [&](double p) { return samples.empty() ? 0.0 : samples[std::min(samples.size() - 1, size_t(p * samples.size()))]; };
+  auto at = [&](double p) {
+    return samples.empty() ? 0.0 : samples[std::min(samples.size() - 1, size_t(p * samples.size()))];
+  };
   double sum = 0;
   for (double v : samples) sum += v;
-  printf("{\"samples\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"mean\":%.3f}\n", samples.size(), at(0.5), at(0.9), at(0.99),
-         samples.empty() ? 0.0 : sum / samples.size());
+  printf("{\"samples\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"mean\":%.3f}\n", samples.size(), at(0.5), at(0.9),
+         at(0.99), samples.empty() ? 0.0 : sum / samples.size());
   return 0;
 }

@@ -25,7 +25,14 @@ function start(proc) {
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d) => (output += d));
-  const state = { child, ready: null, result: null, phase: 'starting', output: () => output, what: `${proc.family}/${proc.role}` };
+  const state = {
+    child,
+    ready: null,
+    result: null,
+    phase: 'starting',
+    output: () => output,
+    what: `${proc.family}/${proc.role}`,
+  };
   state.ready = new Promise((resolve, reject) => {
     state.result = new Promise((res2, rej2) => {
       child.on('message', (m) => {
@@ -35,8 +42,7 @@ function start(proc) {
         } else if (m.type === 'result') {
           state.phase = 'done';
           res2(m.result);
-        }
-        else if (m.type === 'error') {
+        } else if (m.type === 'error') {
           const e = new Error(`${m.message}${output ? `\n--- its output:\n${output.trim()}` : ''}`);
           reject(e);
           rej2(e);
@@ -44,7 +50,9 @@ function start(proc) {
       });
       child.on('exit', (code, signal) => {
         live.delete(child);
-        const e = new Error(`${proc.family}/${proc.role} exited (${signal ?? `code ${code}`}) before it finished${output ? `:\n${output.trim()}` : ''}`);
+        const e = new Error(
+          `${proc.family}/${proc.role} exited (${signal ?? `code ${code}`}) before it finished${output ? `:\n${output.trim()}` : ''}`,
+        );
         reject(e);
         rej2(e);
       });
@@ -61,7 +69,12 @@ function withTimeout(promise, ms, what, states) {
     promise,
     new Promise((_, reject) => {
       timer = setTimeout(() => {
-        const where = states.map((s) => `${s.what}: ${s.phase}${s.output() ? ` (${s.output().trim().split('\n').slice(-3).join(' / ')})` : ''}`).join('; ');
+        const where = states
+          .map(
+            (s) =>
+              `${s.what}: ${s.phase}${s.output() ? ` (${s.output().trim().split('\n').slice(-3).join(' / ')})` : ''}`,
+          )
+          .join('; ');
         reject(new Error(`${what} took longer than ${Math.round(ms / 1000)} s; ${where}`));
       }, ms);
     }),
@@ -83,7 +96,11 @@ export async function runProcesses(procs, { warmMs, measureMs }) {
   } finally {
     const running = (s) => s.child.exitCode === null && s.child.signalCode === null;
     // A profiled process writes its profile as it exits: let it end by itself first.
-    if (process.env.BENCH_NODE_ARGS) await Promise.race([Promise.all(states.filter(running).map((s) => new Promise((r) => s.child.once('exit', r)))), new Promise((r) => setTimeout(r, 3000))]);
+    if (process.env.BENCH_NODE_ARGS)
+      await Promise.race([
+        Promise.all(states.filter(running).map((s) => new Promise((r) => s.child.once('exit', r)))),
+        new Promise((r) => setTimeout(r, 3000)),
+      ]);
     for (const s of states) if (running(s)) s.child.kill('SIGKILL');
   }
 }

@@ -45,14 +45,58 @@ export const SCENARIOS = [
     title: '64-byte messages, 1 producer -> 1 consumer',
     metric: 'msgs',
     cases: [
-      { id: 'shm-sync', shm: true, label: 'shm-queue putSync/getSync (one at a time)', procs: (ctx) => shmPair(ctx, 'shm', { ...bytes(SIZE_SMALL), mode: 'sync' }, { codec: 'raw' }) },
-      { id: 'shm-async', shm: true, label: 'shm-queue await put/get (one at a time)', procs: (ctx) => shmPair(ctx, 'shm', { ...bytes(SIZE_SMALL), mode: 'async' }, { codec: 'raw' }) },
-      { id: 'shm-batch', shm: true, label: `shm-queue putManySync/getManySync (${BATCH} per batch)`, procs: (ctx) => shmPair(ctx, 'shm', { ...bytes(SIZE_SMALL), mode: 'batch', batch: BATCH }, { codec: 'raw' }) },
-      { id: 'fork-json', peer: 'fork-json', label: "fork + process.send 'json' (64-char strings)", procs: () => [{ family: 'fork', role: 'producer', params: { kind: 'string', size: SIZE_SMALL, serialization: 'json' } }] },
-      { id: 'fork-advanced', peer: 'fork-advanced', label: "fork + process.send 'advanced' (Buffers)", procs: () => [{ family: 'fork', role: 'producer', params: { ...bytes(SIZE_SMALL), serialization: 'advanced' } }] },
-      { id: 'socket', peer: 'socket', label: `Unix socket, ${BATCH} frames per write`, procs: (ctx) => peerPair('socket', ctx.path('s1.sock'), { ...bytes(SIZE_SMALL), batch: BATCH }) },
-      { id: 'worker', peer: 'worker', label: 'worker_threads postMessage (Uint8Array)', procs: () => [{ family: 'worker', role: 'producer', params: bytes(SIZE_SMALL) }] },
-      { id: 'zeromq', peer: 'zeromq', label: 'zeromq PUSH/PULL ipc://', procs: (ctx) => peerPair('zmq', ctx.path('s1.zmq'), bytes(SIZE_SMALL)) },
+      {
+        id: 'shm-sync',
+        shm: true,
+        label: 'shm-queue putSync/getSync (one at a time)',
+        procs: (ctx) => shmPair(ctx, 'shm', { ...bytes(SIZE_SMALL), mode: 'sync' }, { codec: 'raw' }),
+      },
+      {
+        id: 'shm-async',
+        shm: true,
+        label: 'shm-queue await put/get (one at a time)',
+        procs: (ctx) => shmPair(ctx, 'shm', { ...bytes(SIZE_SMALL), mode: 'async' }, { codec: 'raw' }),
+      },
+      {
+        id: 'shm-batch',
+        shm: true,
+        label: `shm-queue putManySync/getManySync (${BATCH} per batch)`,
+        procs: (ctx) => shmPair(ctx, 'shm', { ...bytes(SIZE_SMALL), mode: 'batch', batch: BATCH }, { codec: 'raw' }),
+      },
+      {
+        id: 'fork-json',
+        peer: 'fork-json',
+        label: "fork + process.send 'json' (64-char strings)",
+        procs: () => [
+          { family: 'fork', role: 'producer', params: { kind: 'string', size: SIZE_SMALL, serialization: 'json' } },
+        ],
+      },
+      {
+        id: 'fork-advanced',
+        peer: 'fork-advanced',
+        label: "fork + process.send 'advanced' (Buffers)",
+        procs: () => [
+          { family: 'fork', role: 'producer', params: { ...bytes(SIZE_SMALL), serialization: 'advanced' } },
+        ],
+      },
+      {
+        id: 'socket',
+        peer: 'socket',
+        label: `Unix socket, ${BATCH} frames per write`,
+        procs: (ctx) => peerPair('socket', ctx.path('s1.sock'), { ...bytes(SIZE_SMALL), batch: BATCH }),
+      },
+      {
+        id: 'worker',
+        peer: 'worker',
+        label: 'worker_threads postMessage (Uint8Array)',
+        procs: () => [{ family: 'worker', role: 'producer', params: bytes(SIZE_SMALL) }],
+      },
+      {
+        id: 'zeromq',
+        peer: 'zeromq',
+        label: 'zeromq PUSH/PULL ipc://',
+        procs: (ctx) => peerPair('zmq', ctx.path('s1.zmq'), bytes(SIZE_SMALL)),
+      },
     ],
     targets: [
       { shm: 'shm-sync', peer: 'fork-json', min: 5, text: "one at a time >= 5x fork 'json'" },
@@ -64,15 +108,62 @@ export const SCENARIOS = [
     title: "small objects { id, name: 'item-' + i, tags: ['a', 'b'], value: i * 1.5 }",
     metric: 'msgs',
     cases: [
-      { id: 'shm-msgpack', shm: true, label: "shm-queue putSync/getSync, 'msgpack' (default)", procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'sync' }, { codec: 'msgpack' }) },
-      { id: 'shm-v8', shm: true, label: "shm-queue putSync/getSync, 'v8'", procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'sync' }, { codec: 'v8' }) },
-      { id: 'shm-json', shm: true, label: "shm-queue putSync/getSync, 'json'", procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'sync' }, { codec: 'json' }) },
-      { id: 'shm-msgpack-batch', shm: true, label: `shm-queue putManySync/getManySync, 'msgpack' (${BATCH}/batch)`, procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'batch', batch: BATCH }, { codec: 'msgpack' }) },
-      { id: 'fork-json', peer: 'fork-json', label: "fork + process.send 'json'", procs: () => [{ family: 'fork', role: 'producer', params: { kind: 'object', size: 0, serialization: 'json' } }] },
-      { id: 'fork-advanced', peer: 'fork-advanced', label: "fork + process.send 'advanced'", procs: () => [{ family: 'fork', role: 'producer', params: { kind: 'object', size: 0, serialization: 'advanced' } }] },
-      { id: 'socket', peer: 'socket', label: `Unix socket, JSON frames, ${BATCH} per write`, procs: (ctx) => peerPair('socket', ctx.path('s2.sock'), { kind: 'object', size: 0, batch: BATCH }) },
-      { id: 'worker', peer: 'worker', label: 'worker_threads postMessage (structured clone)', procs: () => [{ family: 'worker', role: 'producer', params: { kind: 'object', size: 0 } }] },
-      { id: 'zeromq', peer: 'zeromq', label: 'zeromq PUSH/PULL ipc://, JSON', procs: (ctx) => peerPair('zmq', ctx.path('s2.zmq'), { kind: 'object', size: 0 }) },
+      {
+        id: 'shm-msgpack',
+        shm: true,
+        label: "shm-queue putSync/getSync, 'msgpack' (default)",
+        procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'sync' }, { codec: 'msgpack' }),
+      },
+      {
+        id: 'shm-v8',
+        shm: true,
+        label: "shm-queue putSync/getSync, 'v8'",
+        procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'sync' }, { codec: 'v8' }),
+      },
+      {
+        id: 'shm-json',
+        shm: true,
+        label: "shm-queue putSync/getSync, 'json'",
+        procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'sync' }, { codec: 'json' }),
+      },
+      {
+        id: 'shm-msgpack-batch',
+        shm: true,
+        label: `shm-queue putManySync/getManySync, 'msgpack' (${BATCH}/batch)`,
+        procs: (ctx) => shmPair(ctx, 'shm', { kind: 'object', mode: 'batch', batch: BATCH }, { codec: 'msgpack' }),
+      },
+      {
+        id: 'fork-json',
+        peer: 'fork-json',
+        label: "fork + process.send 'json'",
+        procs: () => [{ family: 'fork', role: 'producer', params: { kind: 'object', size: 0, serialization: 'json' } }],
+      },
+      {
+        id: 'fork-advanced',
+        peer: 'fork-advanced',
+        label: "fork + process.send 'advanced'",
+        procs: () => [
+          { family: 'fork', role: 'producer', params: { kind: 'object', size: 0, serialization: 'advanced' } },
+        ],
+      },
+      {
+        id: 'socket',
+        peer: 'socket',
+        label: `Unix socket, JSON frames, ${BATCH} per write`,
+        procs: (ctx) => peerPair('socket', ctx.path('s2.sock'), { kind: 'object', size: 0, batch: BATCH }),
+      },
+      {
+        id: 'worker',
+        peer: 'worker',
+        label: 'worker_threads postMessage (structured clone)',
+        procs: () => [{ family: 'worker', role: 'producer', params: { kind: 'object', size: 0 } }],
+      },
+      {
+        id: 'zeromq',
+        peer: 'zeromq',
+        label: 'zeromq PUSH/PULL ipc://, JSON',
+        procs: (ctx) => peerPair('zmq', ctx.path('s2.zmq'), { kind: 'object', size: 0 }),
+      },
     ],
     targets: [
       { shm: 'shm-json', peer: 'fork-json', min: 2, text: "'json' >= 2x fork 'json'" },
@@ -84,11 +175,39 @@ export const SCENARIOS = [
     title: '1 MiB messages, 1 producer -> 1 consumer',
     metric: 'bytes',
     cases: [
-      { id: 'shm-sync', shm: true, label: 'shm-queue putSync/getSync (raw, 8 MiB ring)', procs: (ctx) => shmPair(ctx, 'shm', { ...bytes(SIZE_LARGE), mode: 'sync' }, { codec: 'raw', capacity: 8 << 20 }) },
-      { id: 'fork-advanced', peer: 'fork-advanced', label: "fork + process.send 'advanced' (Buffers)", procs: () => [{ family: 'fork', role: 'producer', params: { ...bytes(SIZE_LARGE), serialization: 'advanced' } }] },
-      { id: 'socket', peer: 'socket', label: 'Unix socket, header + payload per writev', procs: (ctx) => peerPair('socket', ctx.path('s3.sock'), { ...bytes(SIZE_LARGE), batch: 1 }) },
-      { id: 'worker', peer: 'worker', label: 'worker_threads postMessage (copy, not transfer)', procs: () => [{ family: 'worker', role: 'producer', params: bytes(SIZE_LARGE) }] },
-      { id: 'zeromq', peer: 'zeromq', label: 'zeromq PUSH/PULL ipc://', procs: (ctx) => peerPair('zmq', ctx.path('s3.zmq'), bytes(SIZE_LARGE)) },
+      {
+        id: 'shm-sync',
+        shm: true,
+        label: 'shm-queue putSync/getSync (raw, 8 MiB ring)',
+        procs: (ctx) =>
+          shmPair(ctx, 'shm', { ...bytes(SIZE_LARGE), mode: 'sync' }, { codec: 'raw', capacity: 8 << 20 }),
+      },
+      {
+        id: 'fork-advanced',
+        peer: 'fork-advanced',
+        label: "fork + process.send 'advanced' (Buffers)",
+        procs: () => [
+          { family: 'fork', role: 'producer', params: { ...bytes(SIZE_LARGE), serialization: 'advanced' } },
+        ],
+      },
+      {
+        id: 'socket',
+        peer: 'socket',
+        label: 'Unix socket, header + payload per writev',
+        procs: (ctx) => peerPair('socket', ctx.path('s3.sock'), { ...bytes(SIZE_LARGE), batch: 1 }),
+      },
+      {
+        id: 'worker',
+        peer: 'worker',
+        label: 'worker_threads postMessage (copy, not transfer)',
+        procs: () => [{ family: 'worker', role: 'producer', params: bytes(SIZE_LARGE) }],
+      },
+      {
+        id: 'zeromq',
+        peer: 'zeromq',
+        label: 'zeromq PUSH/PULL ipc://',
+        procs: (ctx) => peerPair('zmq', ctx.path('s3.zmq'), bytes(SIZE_LARGE)),
+      },
     ],
     targets: [
       { shm: 'shm-sync', peer: 'worker', min: 1.5, text: '>= 1.5x worker_threads' },
@@ -126,7 +245,12 @@ export const SCENARIOS = [
           ]);
         },
       },
-      { id: 'broker', peer: 'broker', label: "fork 'json' through a broker (parent relays)", procs: () => [{ family: 'fork', role: 'broker', params: { producers: 2, consumers: 2, size: SIZE_SMALL } }] },
+      {
+        id: 'broker',
+        peer: 'broker',
+        label: "fork 'json' through a broker (parent relays)",
+        procs: () => [{ family: 'fork', role: 'broker', params: { producers: 2, consumers: 2, size: SIZE_SMALL } }],
+      },
       {
         id: 'zeromq',
         peer: 'zeromq',
@@ -134,8 +258,16 @@ export const SCENARIOS = [
         procs: (ctx) => {
           const paths = [ctx.path('s4a.zmq'), ctx.path('s4b.zmq')];
           return [
-            ...paths.map((path) => ({ family: 'zmq', role: 'consumer', params: { path, ...bytes(SIZE_SMALL), producers: 2 } })),
-            ...[0, 1].map((i) => ({ family: 'zmq', role: 'producer', params: { paths, ...bytes(SIZE_SMALL), producer: i } })),
+            ...paths.map((path) => ({
+              family: 'zmq',
+              role: 'consumer',
+              params: { path, ...bytes(SIZE_SMALL), producers: 2 },
+            })),
+            ...[0, 1].map((i) => ({
+              family: 'zmq',
+              role: 'producer',
+              params: { paths, ...bytes(SIZE_SMALL), producer: i },
+            })),
           ];
         },
       },
@@ -152,7 +284,12 @@ export const SCENARIOS = [
         shm: true,
         label: 'shm-queue putSync/getSync (two queues)',
         procs: (ctx) => {
-          const p = { ping: ctx.queue({ codec: 'raw' }), pong: ctx.queue({ codec: 'raw' }), size: SIZE_SMALL, mode: 'sync' };
+          const p = {
+            ping: ctx.queue({ codec: 'raw' }),
+            pong: ctx.queue({ codec: 'raw' }),
+            size: SIZE_SMALL,
+            mode: 'sync',
+          };
           return [
             { family: 'shm', role: 'pingServer', params: p },
             { family: 'shm', role: 'pingClient', params: p },
@@ -164,7 +301,12 @@ export const SCENARIOS = [
         shm: true,
         label: 'shm-queue await put/get (two queues)',
         procs: (ctx) => {
-          const p = { ping: ctx.queue({ codec: 'raw' }), pong: ctx.queue({ codec: 'raw' }), size: SIZE_SMALL, mode: 'async' };
+          const p = {
+            ping: ctx.queue({ codec: 'raw' }),
+            pong: ctx.queue({ codec: 'raw' }),
+            size: SIZE_SMALL,
+            mode: 'async',
+          };
           return [
             { family: 'shm', role: 'pingServer', params: p },
             { family: 'shm', role: 'pingClient', params: p },
@@ -172,8 +314,18 @@ export const SCENARIOS = [
         },
       },
       { id: 'futex', peer: 'futex', label: 'C++ futex wait/wake, two processes', exec: true },
-      { id: 'fork', peer: 'fork-rt', label: "fork + process.send 'json'", procs: () => [{ family: 'fork', role: 'pingClient', params: { size: SIZE_SMALL, serialization: 'json' } }] },
-      { id: 'worker', peer: 'worker-rt', label: 'worker_threads postMessage (threads)', procs: () => [{ family: 'worker', role: 'pingClient', params: { size: SIZE_SMALL } }] },
+      {
+        id: 'fork',
+        peer: 'fork-rt',
+        label: "fork + process.send 'json'",
+        procs: () => [{ family: 'fork', role: 'pingClient', params: { size: SIZE_SMALL, serialization: 'json' } }],
+      },
+      {
+        id: 'worker',
+        peer: 'worker-rt',
+        label: 'worker_threads postMessage (threads)',
+        procs: () => [{ family: 'worker', role: 'pingClient', params: { size: SIZE_SMALL } }],
+      },
       {
         id: 'socket',
         peer: 'socket-rt',

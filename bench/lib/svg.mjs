@@ -24,16 +24,23 @@ export function barChart({ title, subtitle, panels, format }) {
     // Log scale from one decade under the smallest value to the largest, so every bar shows.
     const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values))) - 0);
     const hi = Math.max(...values) * 1.05;
-    const scale = (v) => (v <= lo ? 2 : 2 + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (barMax - 2));
+    const scale = (v) =>
+      v <= lo ? 2 : 2 + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (barMax - 2);
     parts.push(`<text x="10" y="${y}" class="panel">${esc(panel.title)}</text>`);
-    parts.push(`<text x="${width - 10}" y="${y}" class="note" text-anchor="end">${esc(panel.unit)}, log scale${panel.lowerIsBetter ? ', shorter is better' : ', longer is better'}</text>`);
+    parts.push(
+      `<text x="${width - 10}" y="${y}" class="note" text-anchor="end">${esc(panel.unit)}, log scale${panel.lowerIsBetter ? ', shorter is better' : ', longer is better'}</text>`,
+    );
     y += 10;
     for (const bar of panel.bars) {
       const w = bar.value > 0 ? scale(bar.value) : 0;
       parts.push(`<text x="${labelW}" y="${y + rowH - 6}" class="label" text-anchor="end">${esc(bar.label)}</text>`);
       if (bar.value > 0) {
-        parts.push(`<rect x="${barX}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 2}" class="${bar.shm ? 'shm' : 'peer'}"/>`);
-        parts.push(`<text x="${(barX + w + 6).toFixed(1)}" y="${y + rowH - 6}" class="value">${esc(format(bar.value, panel.unit))}</text>`);
+        parts.push(
+          `<rect x="${barX}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 2}" class="${bar.shm ? 'shm' : 'peer'}"/>`,
+        );
+        parts.push(
+          `<text x="${(barX + w + 6).toFixed(1)}" y="${y + rowH - 6}" class="value">${esc(format(bar.value, panel.unit))}</text>`,
+        );
       } else {
         parts.push(`<text x="${barX + 4}" y="${y + rowH - 6}" class="note">${esc(bar.note ?? 'skipped')}</text>`);
       }

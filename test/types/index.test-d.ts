@@ -1,9 +1,21 @@
 // Type test of the published declarations: `shm-queue` resolves through package.json `exports`
 // (self-reference) to dist/index.d.ts, the files the tarball ships. Only type-checked
 // (test/types/tsconfig.json), never run. Each @ts-expect-error must be an error, or tsc fails.
-import { Queue, JoinableQueue, ShmQueueError, QueueFullError, type QueueStats, type Codec, type CreateOptions } from 'shm-queue';
+import {
+  Queue,
+  JoinableQueue,
+  ShmQueueError,
+  QueueFullError,
+  type QueueStats,
+  type Codec,
+  type CreateOptions,
+} from 'shm-queue';
 
-const q: Queue<{ id: number }> = Queue.create<{ id: number }>('jobs', { maxsize: 10, capacity: 4096, exclusive: false });
+const q: Queue<{ id: number }> = Queue.create<{ id: number }>('jobs', {
+  maxsize: 10,
+  capacity: 4096,
+  exclusive: false,
+});
 q.putSync({ id: 1 });
 const one: { id: number } = q.getSync({ timeout: 10 });
 const many: Promise<{ id: number }[]> = q.getMany(5, { signal: AbortSignal.timeout(10) });

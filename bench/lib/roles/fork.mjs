@@ -2,13 +2,29 @@
 // forks its peer itself (as an application would) and relays the control messages to it.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ContentError, Samples, Window, checkBytes, checkObject, checkString, makeObject, makeString, now, nowNs, seqOf, stamp } from '../common.mjs';
+import {
+  ContentError,
+  Samples,
+  Window,
+  checkBytes,
+  checkObject,
+  checkString,
+  makeObject,
+  makeString,
+  now,
+  nowNs,
+  seqOf,
+  stamp,
+} from '../common.mjs';
 
 const CHILD = fileURLToPath(new URL('../child.mjs', import.meta.url));
 
 /** Forks `role` of this file; resolves once it reported ready. Its result arrives as `done`. */
 function forkPeer(role, params, serialization) {
-  const child = fork(CHILD, ['fork', role, JSON.stringify(params)], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(CHILD, ['fork', role, JSON.stringify(params)], {
+    serialization,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const peer = { child, ready: null, done: null, error: null };
   let ready;
   let done;
@@ -114,7 +130,13 @@ export function consumer(p, ctl) {
         return;
       }
       if (!check(m, received)) {
-        reject(new ContentError('fork consumer', p.kind === 'string' ? m.slice(0, 10) : p.kind === 'object' ? m.id : seqOf(m), received));
+        reject(
+          new ContentError(
+            'fork consumer',
+            p.kind === 'string' ? m.slice(0, 10) : p.kind === 'object' ? m.id : seqOf(m),
+            received,
+          ),
+        );
         return;
       }
       if (++received % every === 0) win.tick(received);

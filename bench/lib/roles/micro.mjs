@@ -72,7 +72,12 @@ export async function micro(p, ctl) {
   for (const t of tasks) {
     const r = bench.getTask(t.id)?.result;
     const period = r?.latency?.p50; // ms per timed iteration (median)
-    out.push({ id: t.id, label: t.label, opsPerSec: period ? (t.perIteration * 1000) / period : null, samples: r?.latency?.samplesCount ?? r?.latency?.samples?.length ?? null });
+    out.push({
+      id: t.id,
+      label: t.label,
+      opsPerSec: period ? (t.perIteration * 1000) / period : null,
+      samples: r?.latency?.samplesCount ?? r?.latency?.samples?.length ?? null,
+    });
   }
   for (const q of queues) q.close();
   return { tasks: out };

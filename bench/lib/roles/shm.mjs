@@ -1,7 +1,21 @@
 // shm-queue: producers, consumers and ping-pong ends. The orchestrator creates the queues; these
 // processes only open them by name, as unrelated processes would.
 import { Queue } from '../../../dist/index.js';
-import { ContentError, END_SIZE, Samples, Window, checkBytes, checkObject, endBytes, endCount, makeObject, now, nowNs, seqOf, stamp } from '../common.mjs';
+import {
+  ContentError,
+  END_SIZE,
+  Samples,
+  Window,
+  checkBytes,
+  checkObject,
+  endBytes,
+  endCount,
+  makeObject,
+  now,
+  nowNs,
+  seqOf,
+  stamp,
+} from '../common.mjs';
 
 const stride = (size) => (size > 4096 ? 1 : 64);
 
@@ -86,7 +100,8 @@ export async function consumer(p, ctl) {
       } else {
         const from = v[4];
         const s = seqOf(v);
-        if (!(s > last[from]) || !checkBytes(v, s, p.size)) throw new ContentError(`shm consumer (producer ${from})`, s, `> ${last[from]}`);
+        if (!(s > last[from]) || !checkBytes(v, s, p.size))
+          throw new ContentError(`shm consumer (producer ${from})`, s, `> ${last[from]}`);
         last[from] = s;
       }
     } else {
@@ -116,7 +131,8 @@ export async function consumer(p, ctl) {
   }
   const r = win.finish(received, bytes ? p.size : 0);
   q.close();
-  if (producers === 1 && announced !== received) throw new Error(`shm consumer: ${received} messages arrived, ${announced} were sent`);
+  if (producers === 1 && announced !== received)
+    throw new Error(`shm consumer: ${received} messages arrived, ${announced} were sent`);
   return r;
 }
 

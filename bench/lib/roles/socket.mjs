@@ -6,7 +6,23 @@
 // chunks.
 import net from 'node:net';
 import { once } from 'node:events';
-import { ContentError, END_SIZE, Samples, Window, checkBytes, checkObject, endBytes, endCount, makeObject, now, nowNs, seqOf, sleep, stamp, stampAt } from '../common.mjs';
+import {
+  ContentError,
+  END_SIZE,
+  Samples,
+  Window,
+  checkBytes,
+  checkObject,
+  endBytes,
+  endCount,
+  makeObject,
+  now,
+  nowNs,
+  seqOf,
+  sleep,
+  stamp,
+  stampAt,
+} from '../common.mjs';
 
 const HEADER = 4;
 
@@ -184,7 +200,8 @@ export async function consumer(p, ctl) {
     let end = -1;
     if (bytes) {
       if (frame.length === END_SIZE) end = endCount(frame);
-      else if (!checkBytes(frame, received, p.size)) failure = new ContentError('socket consumer', seqOf(frame), received);
+      else if (!checkBytes(frame, received, p.size))
+        failure = new ContentError('socket consumer', seqOf(frame), received);
     } else {
       const o = JSON.parse(frame.toString('utf8'));
       if (o.end !== undefined) end = o.end;

@@ -1,6 +1,18 @@
 // zeromq PUSH/PULL over ipc:// (npm 'zeromq' v6, a devDependency). Loaded lazily: the
 // orchestrator skips this peer with the reason when the module cannot be loaded here.
-import { ContentError, END_SIZE, Window, checkBytes, checkObject, endBytes, endCount, makeObject, now, seqOf, stamp } from '../common.mjs';
+import {
+  ContentError,
+  END_SIZE,
+  Window,
+  checkBytes,
+  checkObject,
+  endBytes,
+  endCount,
+  makeObject,
+  now,
+  seqOf,
+  stamp,
+} from '../common.mjs';
 
 const zmq = await import('zeromq');
 
@@ -73,7 +85,8 @@ export async function consumer(p, ctl) {
       } else {
         const from = msg[4];
         const s = seqOf(msg);
-        if (!(s > last[from]) || !checkBytes(msg, s, p.size)) throw new ContentError(`zeromq consumer (producer ${from})`, s, `> ${last[from]}`);
+        if (!(s > last[from]) || !checkBytes(msg, s, p.size))
+          throw new ContentError(`zeromq consumer (producer ${from})`, s, `> ${last[from]}`);
         last[from] = s;
       }
     } else {
@@ -89,6 +102,7 @@ export async function consumer(p, ctl) {
   }
   const r = win.finish(received, bytes ? p.size : 0);
   pull.close();
-  if (producers === 1 && announced !== received) throw new Error(`zeromq consumer: ${received} messages arrived, ${announced} were sent`);
+  if (producers === 1 && announced !== received)
+    throw new Error(`zeromq consumer: ${received} messages arrived, ${announced} were sent`);
   return r;
 }
