@@ -35,3 +35,4 @@ export type {
   PeekResult,
   PeekedMessage,
 } from './inspect.js';
+export * from './pool/index.js';

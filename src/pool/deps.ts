@@ -1,0 +1,28 @@
+/**
+ * Everything the pool takes from the rest of the package, in one place, so that moving the
+ * queue, codec and validation modules means editing this file only.
+ *
+ * @module
+ * @internal
+ */
+export { Queue, JoinableQueue } from '../queue.js';
+export { resolveCodec, type Codec } from '../codecs.js';
+export {
+  ShmQueueError,
+  QueueFullError,
+  QueueEmptyError,
+  QueueClosedError,
+  QueueShutdownError,
+  QueueExistsError,
+  QueueNotFoundError,
+  MessageTooLargeError,
+  CodecMismatchError,
+  QueueIncompatibleError,
+  QueueCorruptError,
+  TaskDoneError,
+  describe,
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+} from '../errors.js';
+export { validateInteger, validateOptions, validateSignal, validateTimeout } from '../validate.js';
