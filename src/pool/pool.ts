@@ -171,11 +171,13 @@ const DEFAULT_QUEUE_CAPACITY = 4 << 20;
 /** Start-up failures in a row (no worker became ready in between) after which the pool gives up. */
 const STARTUP_FAILURE_LIMIT = 3;
 /** A worker gets up to this many tasks at once when they are short... */
-const MAX_DEPTH = 64;
+const MAX_DEPTH = 256;
 /** ...so that about this much work (µs) waits in its queue: short tasks need no round trip each,
  *  long ones are not stranded behind one another while another worker idles. */
-const PIPELINE_MICROS = 2000;
+const PIPELINE_MICROS = 4000;
 const NAME_PREFIX = 'shmq-pool-';
+/** Messages at least this large are put at once rather than batched at the end of the tick. */
+const DIRECT_PUT_BYTES = 16 * 1024;
 
 /** The compiled worker entry: next to this file in dist/, or dist/pool/ when running from src/. */
 const WORKER_FILE = ((): string => {
@@ -215,6 +217,8 @@ interface Worker {
   ready: boolean;
   /** Tasks sent (or being sent) and not answered, in the order the worker runs them. */
   inflight: Task[];
+  /** Tasks to put at the end of this tick, in order. */
+  outbox: Task[];
   /** Tasks whose put waits for room in the task queue, in order. */
   backlog: Task[];
   flushing: boolean;
@@ -233,6 +237,12 @@ interface Worker {
 }
 
 const noop = (): void => {};
+/** Parsed options of a call made without options (shared, never changed). */
+const NO_OPTIONS: { timeout: number; signal: AbortSignal | null; chunksize: number } = Object.freeze({
+  timeout: -1,
+  signal: null,
+  chunksize: 0,
+});
 
 /** Pools of this process that still have workers: killed (and their names unlinked) at exit. */
 const livePools = new Set<ProcessPool>();
@@ -402,6 +412,7 @@ export class ProcessPool implements AsyncDisposable {
   #startupFailures = 0;
   #lastStartupError: unknown = null;
   #joinWaiters: (() => void)[] = [];
+  #flushScheduled = false;
   readonly #counts = { done: 0, failed: 0, crashed: 0, retried: 0, recycled: 0 };
   readonly #resultCodecs = new Map<string, Promise<Codec<unknown>>>();
 
@@ -565,7 +576,7 @@ export class ProcessPool implements AsyncDisposable {
     options: unknown,
     keys: readonly string[],
   ): { timeout: number; signal: AbortSignal | null; chunksize: number } {
-    if (options === undefined) return { timeout: -1, signal: null, chunksize: 0 };
+    if (options === undefined) return NO_OPTIONS;
     const o = validateOptions(options, 'options', keys);
     const chunksize =
       o['chunksize'] === undefined ? 0 : validateInteger(o['chunksize'], 'options.chunksize', 1, 2 ** 31 - 1);
@@ -631,8 +642,10 @@ export class ProcessPool implements AsyncDisposable {
     if (refusal) throw refusal;
     opts.signal?.throwIfAborted();
     const id = ++this.#taskSeq;
-    const argQueues = new Map<string, Queue<unknown>>();
-    const encoded = this.#encodeQueues(payload, argQueues, `the arguments of task '${name}'`);
+    const argQueues = containsQueue(payload) ? new Map<string, Queue<unknown>>() : null;
+    const encoded = argQueues
+      ? this.#encodeQueues(payload, argQueues, `the arguments of task '${name}'`)
+      : { payload, refs: 0 as const };
     let bytes: Uint8Array;
     try {
       bytes = wire.encode(
@@ -662,7 +675,7 @@ export class ProcessPool implements AsyncDisposable {
         crashes: 0,
         resolve,
         reject,
-        argQueues: argQueues.size > 0 ? argQueues : null,
+        argQueues,
         timer: null,
         timeout: opts.timeout,
         signal: opts.signal,
@@ -886,36 +899,74 @@ export class ProcessPool implements AsyncDisposable {
     this.#admit();
   }
 
-  /** Hands `task` to `w`: its bytes go into the worker's task queue, in order. */
+  /**
+   * Hands `task` to `w`. Small messages wait in the worker's outbox until the current tick's
+   * work is done (`process.nextTick`), then go in with one lock and at most one wake-up for the
+   * whole batch; a large one goes in at once (a batch would not save anything). Order is kept.
+   */
   #send(w: Worker, task: Task, bytes: Uint8Array, borrowed: boolean): void {
     task.worker = w;
+    task.state = 'sending';
     w.inflight.push(task);
     w.sent++;
     if (w.inflight.length === 1) this.#startRunTimer(w);
-    let put = false;
-    if (w.backlog.length === 0) {
-      try {
-        w.tasks.putNowait(bytes);
-        put = true;
-      } catch (error) {
-        if (!(error instanceof QueueFullError)) {
-          // The handle is unusable (closed): the worker is going; its exit sends the task elsewhere.
-          task.state = 'sending';
-          task.bytes = borrowed ? Buffer.from(bytes) : bytes;
-          return;
-        }
+    if (!w.reading) void this.#read(w);
+    if (bytes.length < DIRECT_PUT_BYTES || w.outbox.length > 0 || w.backlog.length > 0) {
+      task.bytes = borrowed ? Buffer.from(bytes) : bytes; // the codec reuses its buffer
+      w.outbox.push(task);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(this.#flushOutboxes);
       }
+      return;
     }
-    if (put) {
+    try {
+      w.tasks.putNowait(bytes);
       task.state = 'sent';
       task.bytes = this.#s.retries > 0 ? (borrowed ? Buffer.from(bytes) : bytes) : null;
-    } else {
-      task.state = 'sending';
+    } catch (error) {
       task.bytes = borrowed ? Buffer.from(bytes) : bytes;
-      w.backlog.push(task);
-      if (!w.flushing) void this.#flush(w);
+      if (error instanceof QueueFullError) this.#toBacklog(w, [task]);
+      // else: the handle is unusable, the worker is going; its exit sends the task elsewhere
     }
-    if (!w.reading) void this.#read(w);
+  }
+
+  readonly #flushOutboxes = (): void => {
+    this.#flushScheduled = false;
+    for (const w of this.#workers) {
+      if (w.outbox.length === 0) continue;
+      const list = w.outbox;
+      w.outbox = [];
+      if (w.exit) continue; // still 'sending': its exit puts them back in the pool's queue
+      if (w.backlog.length > 0) {
+        this.#toBacklog(w, list);
+        continue;
+      }
+      let put = 0;
+      try {
+        if (list.length === 1) w.tasks.putNowait((list[0] as Task).bytes as Uint8Array);
+        else
+          w.tasks.putManySync(
+            list.map((t) => t.bytes as Uint8Array),
+            { timeout: 0 },
+          );
+        put = list.length;
+      } catch (error) {
+        if (error instanceof QueueFullError) put = error.putCount;
+        else continue; // the handle is unusable: the worker is going
+      }
+      for (let i = 0; i < put; i++) {
+        const task = list[i] as Task;
+        if (task.state === 'sending') task.state = 'sent';
+        if (this.#s.retries === 0) task.bytes = null;
+      }
+      if (put < list.length) this.#toBacklog(w, list.slice(put));
+    }
+  };
+
+  #toBacklog(w: Worker, tasks: Task[]): void {
+    for (const t of tasks) w.backlog.push(t);
+    if (!w.flushing) void this.#flush(w);
   }
 
   /** Puts the backlog of `w` in order, waiting for room in its queue. */
@@ -1051,6 +1102,7 @@ export class ProcessPool implements AsyncDisposable {
       names,
       ready: false,
       inflight: [],
+      outbox: [],
       backlog: [],
       flushing: false,
       sent: 0,
@@ -1291,6 +1343,7 @@ export class ProcessPool implements AsyncDisposable {
       } else held.push(task);
     }
     w.inflight = [];
+    w.outbox = [];
     w.backlog = [];
     const retry: Task[] = [];
     for (const task of held) {

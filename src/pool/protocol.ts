@@ -86,27 +86,47 @@ function isLeaf(obj: object): boolean {
   );
 }
 
+/** Objects visited by the current {@link containsQueue} walk: reused, scanned linearly while short. */
+const seenList: object[] = [];
+let seenSet: Set<object> | null = null;
+
+function alreadySeen(obj: object): boolean {
+  if (seenSet !== null) {
+    if (seenSet.has(obj)) return true;
+    seenSet.add(obj);
+    return false;
+  }
+  if (seenList.includes(obj)) return true;
+  seenList.push(obj);
+  if (seenList.length > 32) seenSet = new Set(seenList);
+  return false;
+}
+
+function visit(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (v instanceof Queue) return true;
+  if (isLeaf(v) || alreadySeen(v)) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (visit(v[i])) return true;
+  } else if (v instanceof Map) {
+    for (const [k, item] of v) if (visit(k) || visit(item)) return true;
+  } else if (v instanceof Set) {
+    for (const item of v) if (visit(item)) return true;
+  } else {
+    for (const key in v) if (Object.hasOwn(v, key) && visit((v as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
 /** True when `value` holds a Queue anywhere (cycles and shared references are fine). */
 export function containsQueue(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const seen = new Set<object>();
-  const visit = (v: unknown): boolean => {
-    if (typeof v !== 'object' || v === null) return false;
-    if (v instanceof Queue) return true;
-    if (seen.has(v) || isLeaf(v)) return false;
-    seen.add(v);
-    if (Array.isArray(v)) {
-      for (const item of v) if (visit(item)) return true;
-    } else if (v instanceof Map) {
-      for (const [k, item] of v) if (visit(k) || visit(item)) return true;
-    } else if (v instanceof Set) {
-      for (const item of v) if (visit(item)) return true;
-    } else {
-      for (const key of Object.keys(v)) if (visit((v as Record<string, unknown>)[key])) return true;
-    }
-    return false;
-  };
-  return visit(value);
+  try {
+    return visit(value);
+  } finally {
+    seenList.length = 0;
+    seenSet = null;
+  }
 }
 
 /**
