@@ -61,7 +61,11 @@ import {
   restoreQueues,
   ToWorker,
   type WireError,
-  wire,
+  F_REFS,
+  F_STAR,
+  readResultFrame,
+  taskFrame,
+  taskHead,
 } from './protocol.js';
 import type { WorkerConfig } from './worker.js';
 
@@ -207,6 +211,15 @@ interface Task {
   onAbort: (() => void) | null;
 }
 
+/**
+ * A task on its way into a worker's queue. It goes in even if the task was cancelled meanwhile:
+ * the worker answers its tasks in order, and the pool matches answers to tasks by that order.
+ */
+interface Outgoing {
+  task: Task;
+  bytes: Uint8Array;
+}
+
 interface Worker {
   readonly seq: number;
   readonly child: ChildProcess;
@@ -217,10 +230,10 @@ interface Worker {
   ready: boolean;
   /** Tasks sent (or being sent) and not answered, in the order the worker runs them. */
   inflight: Task[];
-  /** Tasks to put at the end of this tick, in order. */
-  outbox: Task[];
-  /** Tasks whose put waits for room in the task queue, in order. */
-  backlog: Task[];
+  /** Tasks to put at the end of this tick, in order, with their bytes. */
+  outbox: Outgoing[];
+  /** Tasks whose put waits for room in the task queue, in order, with their bytes. */
+  backlog: Outgoing[];
   flushing: boolean;
   sent: number;
   exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error } | null;
@@ -432,7 +445,13 @@ export class ProcessPool implements AsyncDisposable {
     this.#refKey = `__shm_queue_pool_ref_${randomBytes(6).toString('hex')}`;
     const { payload, refs } = this.#encodeQueues(this.#s.initArgs, null, 'initArgs');
     try {
-      this.#initBytes = Buffer.from(wire.encode([ToWorker.Init, this.#s.initializer, payload, refs]));
+      this.#initBytes = taskFrame(
+        ToWorker.Init,
+        refs ? F_REFS : 0,
+        0,
+        this.#s.initializer ?? '',
+        refs ? [payload, refs] : payload,
+      );
     } catch (error) {
       throw new TaskArgumentsError(`options.initArgs cannot be sent to the workers: ${(error as Error).message}`, {
         cause: error,
@@ -648,11 +667,8 @@ export class ProcessPool implements AsyncDisposable {
       : { payload, refs: 0 as const };
     let bytes: Uint8Array;
     try {
-      bytes = wire.encode(
-        kind === ToWorker.Call
-          ? [kind, id, name, encoded.payload, encoded.refs]
-          : [kind, id, name, encoded.payload, encoded.refs, star ? 1 : 0],
-      );
+      const flags = (encoded.refs ? F_REFS : 0) | (star ? F_STAR : 0);
+      bytes = taskFrame(kind, flags, id, name, encoded.refs ? [encoded.payload, encoded.refs] : encoded.payload);
     } catch (error) {
       throw new TaskArgumentsError(
         `the arguments of task '${name}' cannot be sent to a worker: ${(error as Error).message}`,
@@ -703,11 +719,11 @@ export class ProcessPool implements AsyncDisposable {
       if (this.#pending.length === 0 && this.#waiting.length === 0) {
         const w = this.#pickWorker(name);
         if (w) {
-          this.#send(w, task, bytes, true);
+          this.#send(w, task, bytes, false);
           return;
         }
       }
-      task.bytes = Buffer.from(bytes); // the codec reuses its buffer: keep our own copy
+      task.bytes = bytes;
       if (this.#pending.length < this.#s.maxQueued && this.#waiting.length === 0) {
         this.#pending.push(task);
         this.#dispatch();
@@ -913,7 +929,7 @@ export class ProcessPool implements AsyncDisposable {
     if (!w.reading) void this.#read(w);
     if (bytes.length < DIRECT_PUT_BYTES || w.outbox.length > 0 || w.backlog.length > 0) {
       task.bytes = borrowed ? Buffer.from(bytes) : bytes; // the codec reuses its buffer
-      w.outbox.push(task);
+      w.outbox.push({ task, bytes: task.bytes });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         process.nextTick(this.#flushOutboxes);
@@ -926,7 +942,7 @@ export class ProcessPool implements AsyncDisposable {
       task.bytes = this.#s.retries > 0 ? (borrowed ? Buffer.from(bytes) : bytes) : null;
     } catch (error) {
       task.bytes = borrowed ? Buffer.from(bytes) : bytes;
-      if (error instanceof QueueFullError) this.#toBacklog(w, [task]);
+      if (error instanceof QueueFullError) this.#toBacklog(w, [{ task, bytes: task.bytes }]);
       // else: the handle is unusable, the worker is going; its exit sends the task elsewhere
     }
   }
@@ -944,10 +960,10 @@ export class ProcessPool implements AsyncDisposable {
       }
       let put = 0;
       try {
-        if (list.length === 1) w.tasks.putNowait((list[0] as Task).bytes as Uint8Array);
+        if (list.length === 1) w.tasks.putNowait((list[0] as Outgoing).bytes);
         else
           w.tasks.putManySync(
-            list.map((t) => t.bytes as Uint8Array),
+            list.map((o) => o.bytes),
             { timeout: 0 },
           );
         put = list.length;
@@ -955,17 +971,20 @@ export class ProcessPool implements AsyncDisposable {
         if (error instanceof QueueFullError) put = error.putCount;
         else continue; // the handle is unusable: the worker is going
       }
-      for (let i = 0; i < put; i++) {
-        const task = list[i] as Task;
-        if (task.state === 'sending') task.state = 'sent';
-        if (this.#s.retries === 0) task.bytes = null;
-      }
+      for (let i = 0; i < put; i++) this.#sent((list[i] as Outgoing).task);
       if (put < list.length) this.#toBacklog(w, list.slice(put));
     }
   };
 
-  #toBacklog(w: Worker, tasks: Task[]): void {
-    for (const t of tasks) w.backlog.push(t);
+  /** The task's bytes are in the worker's queue now. */
+  #sent(task: Task): void {
+    if (task.state !== 'sending') return; // settled meanwhile (cancelled): it runs, its answer is dropped
+    task.state = 'sent';
+    if (this.#s.retries === 0) task.bytes = null;
+  }
+
+  #toBacklog(w: Worker, outgoing: Outgoing[]): void {
+    for (const o of outgoing) w.backlog.push(o);
     if (!w.flushing) void this.#flush(w);
   }
 
@@ -974,18 +993,13 @@ export class ProcessPool implements AsyncDisposable {
     w.flushing = true;
     try {
       while (w.backlog.length > 0 && !w.exit) {
-        const task = w.backlog[0] as Task;
-        if (task.state === 'sending') {
-          try {
-            await w.tasks.put(task.bytes as Uint8Array, { signal: w.stopReading.signal });
-          } catch {
-            return; // the worker is gone (or its handle closed): its exit handles the backlog
-          }
-          if (task.state === 'sending') {
-            task.state = 'sent';
-            if (this.#s.retries === 0) task.bytes = null;
-          }
+        const next = w.backlog[0] as Outgoing;
+        try {
+          await w.tasks.put(next.bytes, { signal: w.stopReading.signal });
+        } catch {
+          return; // the worker is gone (or its handle closed): its exit handles the backlog
         }
+        this.#sent(next.task);
         w.backlog.shift();
       }
     } finally {
@@ -1162,19 +1176,20 @@ export class ProcessPool implements AsyncDisposable {
   }
 
   #onMessage(w: Worker, bytes: Uint8Array): void {
-    let msg: unknown[];
+    let msg: ReturnType<typeof readResultFrame>;
     try {
-      msg = wire.decode(bytes) as unknown[];
+      msg = readResultFrame(bytes as Buffer);
     } catch {
       this.#killWorker(w, null, null); // not our protocol: the worker is broken
       return;
     }
-    switch (msg[0]) {
+    switch (msg.kind) {
       case FromWorker.Ready: {
+        const [pid, functions] = msg.body as [number, string[]];
         w.ready = true;
-        w.pid = msg[1] as number;
+        w.pid = pid;
         this.#startupFailures = 0;
-        if (this.#exports === null) this.#exports = new Set(msg[2] as string[]);
+        if (this.#exports === null) this.#exports = new Set(functions);
         if (this.#state === 'closed' && this.#unsettled === 0) this.#stopWorker(w);
         else this.#dispatch();
         return;
@@ -1182,34 +1197,31 @@ export class ProcessPool implements AsyncDisposable {
       case FromWorker.Ok:
       case FromWorker.Failed: {
         const task = w.inflight[0];
-        if (!task || task.id !== msg[1]) {
+        if (!task || task.id !== msg.id) {
           this.#killWorker(w, null, null);
           return;
         }
         w.inflight.shift();
-        const micros = (msg[0] === FromWorker.Ok ? msg[4] : msg[3]) as number;
+        const micros = msg.micros;
         w.ewmaMicros = w.ewmaMicros === 0 ? micros : w.ewmaMicros * 0.8 + micros * 0.2;
         w.depth = Math.max(1, Math.min(MAX_DEPTH, Math.floor(PIPELINE_MICROS / Math.max(1, w.ewmaMicros))));
         if (this.#s.taskTimeout >= 0) this.#startRunTimer(w);
-        if (msg[0] === FromWorker.Ok) this.#fulfil(task, msg[2], msg[3] as QueueRef[] | 0);
-        else this.#settle(task, false, fromWire(msg[2] as WireError));
+        if (msg.kind === FromWorker.Failed) this.#settle(task, false, fromWire(msg.body as WireError));
+        else if (msg.flags & F_REFS) this.#fulfil(task, ...(msg.body as [unknown, QueueRef[]]));
+        else this.#settle(task, true, msg.body);
         if (this.#state === 'closed' && this.#unsettled === 0) this.#stopIfDone();
         else this.#dispatch();
         return;
       }
       case FromWorker.Fatal:
-        w.fatal = fromWire(msg[2] as WireError);
+        w.fatal = fromWire((msg.body as [string, WireError])[1]);
         return;
       default:
         this.#killWorker(w, null, null);
     }
   }
 
-  #fulfil(task: Task, value: unknown, refs: QueueRef[] | 0): void {
-    if (!refs) {
-      this.#settle(task, true, value);
-      return;
-    }
+  #fulfil(task: Task, value: unknown, refs: QueueRef[]): void {
     if (task.state === 'settled') return;
     const open = async (): Promise<unknown> => {
       const opened: Queue<unknown>[] = [];
@@ -1302,12 +1314,8 @@ export class ProcessPool implements AsyncDisposable {
         break;
       }
       for (const bytes of batch) {
-        try {
-          const msg = wire.decode(bytes) as unknown[];
-          if (msg[0] !== ToWorker.Init) untaken.set(msg[1] as number, bytes);
-        } catch {
-          // not a task message
-        }
+        const head = taskHead(bytes as Buffer);
+        if (head.kind !== ToWorker.Init) untaken.set(head.id, bytes);
       }
     }
     this.#workers.delete(w);

@@ -26,10 +26,14 @@ import {
 import { TaskModuleError, TaskResultError, UnknownTaskError } from './errors.js';
 import {
   type CodecSource,
+  F_REFS,
+  F_STAR,
   FromWorker,
   importCodec,
   openRef,
   type QueueRef,
+  readTaskFrame,
+  resultFrame,
   type StartupStage,
   ToWorker,
   containsQueue,
@@ -94,21 +98,26 @@ async function put(bytes: Uint8Array): Promise<void> {
   }
 }
 
-function encodeFailure(kind: number, id: unknown, thrown: unknown, micros: number): Uint8Array {
+/** A Failed frame for `thrown` (or a Fatal one, with the stage), with less detail if need be. */
+function encodeFailure(id: number, thrown: unknown, micros: number, stage?: StartupStage): Uint8Array {
+  const frame = (w: unknown): Uint8Array =>
+    stage === undefined
+      ? resultFrame(FromWorker.Failed, 0, id, micros, w)
+      : resultFrame(FromWorker.Fatal, 0, 0, 0, [stage, w]);
   for (const full of [true, false]) {
     try {
-      return wire.encode([kind, id, toWire(thrown, full), micros]);
+      return frame(toWire(thrown, full));
     } catch {
       // properties, a cause or a thrown value the codec refuses: try with less
     }
   }
   const text = thrown instanceof Error ? thrown.message : String(thrown);
-  return wire.encode([kind, id, toWire(new Error(text), false), micros]);
+  return frame(toWire(new Error(text), false));
 }
 
 async function fatal(stage: StartupStage, thrown: unknown): Promise<never> {
   try {
-    await put(encodeFailure(FromWorker.Fatal, stage, thrown, 0));
+    await put(encodeFailure(0, thrown, 0, stage));
   } finally {
     process.exit(1);
   }
@@ -132,19 +141,17 @@ async function sendResult(id: number, value: unknown, micros: number): Promise<v
   }
   let bytes: Uint8Array;
   try {
-    bytes = wire.encode([FromWorker.Ok, id, value, refs, micros]);
+    bytes = resultFrame(FromWorker.Ok, refs ? F_REFS : 0, id, micros, refs ? [value, refs] : value);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    return put(
-      encodeFailure(FromWorker.Failed, id, new TaskResultError(`the result cannot be sent back: ${why}`), micros),
-    );
+    return put(encodeFailure(id, new TaskResultError(`the result cannot be sent back: ${why}`), micros));
   }
   if (bytes.length > results.maxMessageSize) {
     const error = new TaskResultError(
       `the result encodes to ${bytes.length} bytes, more than the pool's queues carry (${results.maxMessageSize}); ` +
         'raise the pool option queueCapacity, or hand large data over through a Queue or a file',
     );
-    return put(encodeFailure(FromWorker.Failed, id, error, micros));
+    return put(encodeFailure(id, error, micros));
   }
   return put(bytes);
 }
@@ -157,10 +164,7 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
 type TaskFunction = (...args: unknown[]) => unknown;
 
 async function run(mod: Record<string, unknown>, functions: string[], bytes: Uint8Array): Promise<void> {
-  const msg = wire.decode(bytes) as unknown[];
-  const kind = msg[0] as number;
-  const id = msg[1] as number;
-  const name = msg[2] as string;
+  const { kind, flags, id, name, body } = readTaskFrame(bytes as Buffer);
   const started = performance.now();
   const opened: Queue<unknown>[] = [];
   try {
@@ -172,16 +176,18 @@ async function run(mod: Record<string, unknown>, functions: string[], bytes: Uin
         functions,
       );
     }
-    let payload = msg[3];
-    const refs = msg[4] as QueueRef[] | 0;
-    if (refs) payload = await openQueues(payload, refs, opened);
+    let payload = body;
+    if (flags & F_REFS) {
+      const [value, refs] = body as [unknown, QueueRef[]];
+      payload = await openQueues(value, refs, opened);
+    }
     let value: unknown;
     if (kind === ToWorker.Call) {
       value = (fn as TaskFunction)(...(payload as unknown[]));
       if (isThenable(value)) value = await value;
     } else {
       const items = payload as unknown[];
-      const star = msg[5] === 1;
+      const star = (flags & F_STAR) !== 0;
       const out: unknown[] = new Array(items.length);
       for (let i = 0; i < items.length; i++) {
         let v = star ? (fn as TaskFunction)(...(items[i] as unknown[])) : (fn as TaskFunction)(items[i]);
@@ -192,7 +198,7 @@ async function run(mod: Record<string, unknown>, functions: string[], bytes: Uin
     }
     await sendResult(id, value, Math.round((performance.now() - started) * 1000));
   } catch (error) {
-    await put(encodeFailure(FromWorker.Failed, id, error, Math.round((performance.now() - started) * 1000)));
+    await put(encodeFailure(id, error, Math.round((performance.now() - started) * 1000)));
   } finally {
     for (const q of opened) if (!kept.has(q)) q.close();
   }
@@ -208,7 +214,7 @@ async function main(): Promise<void> {
     console.error(`shm-queue pool worker ${process.pid}: cannot open the pool's queues:`, error);
     process.exit(70);
   }
-  const init = wire.decode(await tasks.get()) as unknown[];
+  const init = readTaskFrame((await tasks.get()) as Buffer);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(config.module)) as Record<string, unknown>;
@@ -220,8 +226,8 @@ async function main(): Promise<void> {
     );
   }
   const functions = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-  const initializer = init[1] as string | null;
-  if (initializer !== null) {
+  const initializer = init.name;
+  if (initializer !== '') {
     const fn = mod[initializer];
     if (typeof fn !== 'function') {
       return fatal(
@@ -235,8 +241,11 @@ async function main(): Promise<void> {
     }
     try {
       const opened: Queue<unknown>[] = [];
-      const refs = init[3] as QueueRef[] | 0;
-      const args = (refs ? await openQueues(init[2], refs, opened) : init[2]) as unknown[];
+      let args = init.body as unknown[];
+      if (init.flags & F_REFS) {
+        const [value, refs] = init.body as [unknown, QueueRef[]];
+        args = (await openQueues(value, refs, opened)) as unknown[];
+      }
       for (const q of opened) kept.add(q);
       const r = (fn as TaskFunction)(...args);
       if (isThenable(r)) await r;
@@ -244,7 +253,7 @@ async function main(): Promise<void> {
       return fatal('initializer', error);
     }
   }
-  await put(wire.encode([FromWorker.Ready, process.pid, functions]));
+  await put(resultFrame(FromWorker.Ready, 0, 0, 0, [process.pid, functions]));
   let count = 0;
   for (;;) {
     let bytes: Uint8Array;
