@@ -28,6 +28,40 @@ describe('ProcessPool: failures never hang the pool', () => {
     expect(pool.stats().pids).not.toContain(pid);
   });
 
+  it('workers killed at random while 1,500 tasks run: each kill fails at most the one task that worker held', async () => {
+    const pool = makePool();
+    const tasks = Array.from({ length: 1500 }, (_, i) =>
+      pool.apply<number>('sleep', [1, i]).then(
+        (v) => ({ ok: true as const, v }),
+        (e: { code: string; pid: number }) => ({ ok: false as const, e }),
+      ),
+    );
+    const killed = new Set<number>();
+    let finished = false;
+    void Promise.all(tasks).then(() => (finished = true));
+    while (!finished && killed.size < 6) {
+      await new Promise((r) => setTimeout(r, 150));
+      const pid = pool.stats().pids.find((p) => !killed.has(p));
+      if (pid === undefined || finished) continue;
+      killed.add(pid);
+      process.kill(pid, 'SIGKILL');
+    }
+    const results = await Promise.all(tasks);
+    const failures = results.filter((r) => !r.ok).map((r) => (r as { e: { code: string; pid: number } }).e);
+    for (const e of failures) expect(e).toMatchObject({ code: 'ERR_WORKER_CRASHED', signal: 'SIGKILL' });
+    const perPid = new Map<number, number>();
+    for (const e of failures) perPid.set(e.pid, (perPid.get(e.pid) ?? 0) + 1);
+    for (const [pid, n] of perPid) {
+      expect(killed.has(pid)).toBe(true);
+      expect(n).toBe(1); // exactly the task it held; the ones queued behind it ran elsewhere
+    }
+    results.forEach((r, i) => r.ok && expect(r.v).toBe(i));
+    expect(killed.size).toBeGreaterThanOrEqual(2);
+    expect(failures.length).toBeGreaterThanOrEqual(1); // some kills hit a busy worker
+    expect(pool.stats().crashed).toBe(killed.size);
+    expect(results.filter((r) => r.ok).length).toBe(1500 - failures.length);
+  });
+
   it('with retries, a task whose worker died runs again on a new worker', async () => {
     const pool = makePool({ processes: 1, retries: 2 });
     using tokens = Queue.create<number>(uniqueName('tokens'));

@@ -174,6 +174,8 @@ const IMAP_KEYS = ['signal', 'chunksize'] as const;
 const DEFAULT_QUEUE_CAPACITY = 4 << 20;
 /** Start-up failures in a row (no worker became ready in between) after which the pool gives up. */
 const STARTUP_FAILURE_LIMIT = 3;
+/** ...or this many start-ups in a row ended by a signal (an OOM kill, an operator). */
+const SIGNAL_STARTUP_LIMIT = 10;
 /** A worker gets up to this many tasks at once when they are short... */
 const MAX_DEPTH = 256;
 /** ...so that about this much work (µs) waits in its queue: short tasks need no round trip each,
@@ -422,7 +424,9 @@ export class ProcessPool implements AsyncDisposable {
   #roomWaiters: (() => void)[] = [];
   #unsettled = 0;
   #exports: Set<string> | null = null;
+  /** Start-up failures in a row, weighted (see #finish). */
   #startupFailures = 0;
+  #startupAttempts = 0;
   #lastStartupError: unknown = null;
   #joinWaiters: (() => void)[] = [];
   #flushScheduled = false;
@@ -464,7 +468,13 @@ export class ProcessPool implements AsyncDisposable {
       });
     }
     livePools.add(this);
-    for (let i = 0; i < this.processes; i++) this.#spawn();
+    try {
+      for (let i = 0; i < this.processes; i++) this.#spawn();
+    } catch (error) {
+      this.#state = 'terminated';
+      this.#killAllNow();
+      throw error;
+    }
     const first = this.#workers.values().next().value as Worker;
     this.#maxMessage = first.tasks.maxMessageSize;
     if (this.#initBytes.length > this.#maxMessage) {
@@ -900,6 +910,7 @@ export class ProcessPool implements AsyncDisposable {
   }
 
   #dispatch(): void {
+    this.#admit();
     while (this.#pending.length > 0) {
       const task = this.#pending[0] as Task;
       if (this.#exports !== null && !this.#exports.has(task.name)) {
@@ -911,8 +922,8 @@ export class ProcessPool implements AsyncDisposable {
       if (!w) break;
       this.#pending.shift();
       this.#send(w, task, task.bytes as Uint8Array, false);
+      if (this.#waiting.length > 0 || this.#roomWaiters.length > 0) this.#admit();
     }
-    this.#admit();
   }
 
   /**
@@ -1032,12 +1043,12 @@ export class ProcessPool implements AsyncDisposable {
       case 'waiting':
         this.#waiting.splice(this.#waiting.indexOf(task), 1);
         this.#settle(task, false, error);
-        this.#admit();
+        this.#dispatch();
         return;
       case 'pending':
         this.#pending.splice(this.#pending.indexOf(task), 1);
         this.#settle(task, false, error);
-        this.#admit();
+        this.#dispatch();
         return;
       case 'sending':
       case 'sent': {
@@ -1189,6 +1200,7 @@ export class ProcessPool implements AsyncDisposable {
         w.ready = true;
         w.pid = pid;
         this.#startupFailures = 0;
+        this.#startupAttempts = 0;
         if (this.#exports === null) this.#exports = new Set(functions);
         if (this.#state === 'closed' && this.#unsettled === 0) this.#stopWorker(w);
         else this.#dispatch();
@@ -1377,7 +1389,11 @@ export class ProcessPool implements AsyncDisposable {
     }
 
     if (!w.ready && !w.stopping && w.kill === null) {
-      this.#startupFailures++;
+      // A worker that says why (or exits with a code) fails the same way next time; one killed by
+      // a signal may have met the OOM killer or an impatient operator: it gets more chances.
+      this.#startupFailures +=
+        w.fatal !== undefined || exit.signal === null ? 1 : STARTUP_FAILURE_LIMIT / SIGNAL_STARTUP_LIMIT;
+      this.#startupAttempts++;
       this.#lastStartupError =
         w.fatal ??
         exit.error ??
@@ -1387,11 +1403,14 @@ export class ProcessPool implements AsyncDisposable {
           exit.signal,
           w.pid,
         );
-      if (this.#startupFailures >= STARTUP_FAILURE_LIMIT && (this.#state === 'running' || this.#state === 'closed')) {
+      if (
+        this.#startupFailures >= STARTUP_FAILURE_LIMIT - 1e-9 &&
+        (this.#state === 'running' || this.#state === 'closed')
+      ) {
         const cause = this.#lastStartupError as Error;
         this.#failure = new PoolStartupError(
-          `the pool's workers failed to start ${this.#startupFailures} times in a row, so the pool stopped; the last one said: ${cause?.message ?? String(cause)}`,
-          this.#startupFailures,
+          `the pool's workers failed to start ${this.#startupAttempts} times in a row, so the pool stopped; the last one said: ${cause?.message ?? String(cause)}`,
+          this.#startupAttempts,
           cause,
         );
         this.#state = 'failed';
