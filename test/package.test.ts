@@ -200,7 +200,7 @@ describe('the packed tarball', () => {
     expect(files).toContain('src/index.ts');
     for (const file of files) {
       expect(file).toMatch(
-        /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/,
+        /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[a-z_]+\.(cc|h)|dist\/(pool\/)?[a-z_-]+\.(js|d\.ts)(\.map)?|src\/(pool\/)?[a-z_-]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/,
       );
     }
     expect(files.filter((f) => f.startsWith('prebuilds/'))).toEqual(releaseMode ? RELEASE_PREBUILDS : [prebuild]);

@@ -1,9 +1,9 @@
 /**
  * Everything the pool takes from the rest of the package, in one place, so that moving the
  * queue, codec and validation modules means editing this file only.
+ * Internal to the pool.
  *
  * @module
- * @internal
  */
 export { Queue, JoinableQueue } from '../queue.js';
 export { resolveCodec, type Codec } from '../codecs.js';

@@ -4,9 +4,9 @@
  * @module
  */
 export { ProcessPool } from './pool.js';
-export type { ProcessPoolOptions, ApplyOptions, MapOptions, ImapOptions, ProcessPoolStats } from './pool.js';
+export type { ProcessPoolOptions, ApplyOptions, MapOptions, ImapOptions, ProcessPoolStats } from './options.js';
 export { AsyncResult } from './async-result.js';
-export type { CodecSource } from './protocol.js';
+export type { CodecSource } from './queue-refs.js';
 export {
   ProcessPoolError,
   WorkerCrashedError,

@@ -10,9 +10,9 @@
  * The worker ends when its task queue is shut down (the pool's `close()`), after
  * `maxTasksPerChild` tasks, or when its stdin reaches end-of-file: the pool's end of that pipe
  * closes when the pool's process dies, however it dies.
+ * Internal to the pool.
  *
  * @module
- * @internal
  */
 import { performance } from 'node:perf_hooks';
 import {
@@ -25,25 +25,18 @@ import {
   QueueShutdownError,
 } from './deps.js';
 import { TaskModuleError, TaskResultError, UnknownTaskError } from './errors.js';
+import { F_REFS, F_STAR, FromWorker, readTaskFrame, resultFrame, type StartupStage, ToWorker } from './protocol.js';
 import {
   type CodecSource,
-  F_REFS,
-  F_STAR,
-  FromWorker,
+  containsQueue,
   importCodec,
   openRef,
   type QueueRef,
-  readTaskFrame,
-  resultFrame,
-  type StartupStage,
-  ToWorker,
-  containsQueue,
   refOf,
   replaceQueues,
   restoreQueues,
-  toWire,
-  wire,
-} from './protocol.js';
+} from './queue-refs.js';
+import { toWire } from './remote-error.js';
 
 /** What the pool passes on the command line (JSON). */
 export interface WorkerConfig {
