@@ -153,6 +153,8 @@ interface Worker {
 }
 
 const noop = (): void => {};
+/** Resolves after the event loop's next check phase. */
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Parsed options of a call made without options (shared, never changed). */
 const NO_OPTIONS: { timeout: number; signal: AbortSignal | null; chunksize: number } = Object.freeze({
   timeout: -1,
@@ -990,6 +992,13 @@ export class ProcessPool implements AsyncDisposable {
       }
       let batch: Uint8Array[];
       try {
+        // Nothing there yet: give the worker one turn of the event loop before an async get
+        // (which wakes this queue's waiter thread). Between busy peers the results are there by
+        // then, and each wake-up saved is a context switch on a loaded machine.
+        if (w.ready && w.results.qsize() === 0) {
+          await yieldTurn();
+          if (w.exit) continue;
+        }
         batch = await w.results.getMany(256, { signal: w.stopReading.signal });
       } catch {
         continue; // aborted or closed: the worker exited (checked at the top)
