@@ -286,6 +286,7 @@ export class ProcessPool implements AsyncDisposable {
       for (let i = 0; i < this.processes; i++) this.#spawn();
     } catch (error) {
       this.#state = 'terminated';
+      livePools.delete(this);
       this.#killAllNow();
       throw error;
     }
@@ -1242,12 +1243,29 @@ export class ProcessPool implements AsyncDisposable {
 
     const replace =
       this.#state === 'running' || (this.#state === 'closed' && (this.#unsettled > 0 || this.#pending.length > 0));
-    if (replace && this.#workers.size < this.processes) this.#spawn();
+    if (replace && this.#workers.size < this.processes) this.#respawn();
     if (this.#state === 'closed') this.#stopIfDone();
     this.#dispatch();
     if (this.#workers.size === 0) {
       livePools.delete(this);
       for (const wake of this.#joinWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Starts a replacement worker; a pool left with no worker and unable to start one fails. */
+  #respawn(): void {
+    try {
+      this.#spawn();
+    } catch (error) {
+      // e.g. ENOSPC creating its queues, EAGAIN spawning: try again at the next exit, if any
+      if (this.#workers.size > 0) return;
+      this.#failure = new PoolStartupError(
+        `the pool cannot start a worker: ${(error as Error)?.message ?? String(error)}`,
+        this.#startupAttempts + 1,
+        error,
+      );
+      this.#state = 'failed';
+      this.#rejectEverything(this.#failure);
     }
   }
 
