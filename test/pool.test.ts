@@ -181,6 +181,25 @@ describe('ProcessPool: the seed program and the calls', () => {
     expect(kept.q).toBeInstanceOf(JoinableQueue);
   });
 
+  it("a task's queue handle is closed when the task ends, unless the task returned it (then it stays open)", async () => {
+    const pool = makePool({ processes: 1 });
+    using q = Queue.create<number>(uniqueName('attach'));
+    const [pid] = notePids(pool).length ? notePids(pool) : [await pool.apply<number>('pid')];
+    const attached = () => q.stats().attached.find((a) => a.pid === pid)?.handles ?? 0;
+    await pool.apply('writeQueue', [q]);
+    expect(attached()).toBe(0); // closed after the task
+    await pool.apply('keepQueue', [q]);
+    expect(attached()).toBe(1); // returned: kept open in the worker
+    const early = new ProcessPool(TASKS, { processes: 1 });
+    try {
+      // Before any worker is ready the exports are unknown: the call waits, then is refused unsent.
+      await expect(early.apply('noSuchTask')).rejects.toMatchObject({ code: 'ERR_UNKNOWN_TASK' });
+      expect(early.stats()).toMatchObject({ done: 0, running: 0 });
+    } finally {
+      await early.terminate();
+    }
+  });
+
   it('refuses at the call, sending nothing: unknown export, unserializable or too large arguments, custom codecs', async () => {
     const pool = makePool({ processes: 1, queueCapacity: 64 * 1024 });
     await pool.apply('echo', [1]); // a worker is ready: the module's exports are known

@@ -117,7 +117,8 @@ async function fatal(stage: StartupStage, thrown: unknown): Promise<never> {
   }
 }
 
-async function sendResult(id: number, value: unknown, micros: number): Promise<void> {
+/** The result frame of a task's value (or of the reason it cannot be sent). */
+function encodeResult(id: number, value: unknown, micros: number): Uint8Array {
   let refs: QueueRef[] | 0 = 0;
   if (typeof value === 'object' && value !== null && containsQueue(value)) {
     const table: QueueRef[] = [];
@@ -138,16 +139,16 @@ async function sendResult(id: number, value: unknown, micros: number): Promise<v
     bytes = resultFrame(FromWorker.Ok, refs ? F_REFS : 0, id, micros, refs ? [value, refs] : value);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    return put(encodeFailure(id, new TaskResultError(`the result cannot be sent back: ${why}`), micros));
+    return encodeFailure(id, new TaskResultError(`the result cannot be sent back: ${why}`), micros);
   }
   if (bytes.length > results.maxMessageSize) {
     const error = new TaskResultError(
       `the result encodes to ${bytes.length} bytes, more than the pool's queues carry (${results.maxMessageSize}); ` +
         'raise the pool option queueCapacity, or hand large data over through a Queue or a file',
     );
-    return put(encodeFailure(id, error, micros));
+    return encodeFailure(id, error, micros);
   }
-  return put(bytes);
+  return bytes;
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
@@ -161,6 +162,7 @@ async function run(mod: Record<string, unknown>, functions: string[], bytes: Uin
   const { kind, flags, id, name, body } = readTaskFrame(bytes as Buffer);
   const started = performance.now();
   const opened: Queue<unknown>[] = [];
+  let answer: Uint8Array;
   try {
     const fn = mod[name];
     if (typeof fn !== 'function') {
@@ -190,12 +192,13 @@ async function run(mod: Record<string, unknown>, functions: string[], bytes: Uin
       }
       value = out;
     }
-    await sendResult(id, value, Math.round((performance.now() - started) * 1000));
+    answer = encodeResult(id, value, Math.round((performance.now() - started) * 1000));
   } catch (error) {
-    await put(encodeFailure(id, error, Math.round((performance.now() - started) * 1000)));
-  } finally {
-    for (const q of opened) if (!kept.has(q)) q.close();
+    answer = encodeFailure(id, error, Math.round((performance.now() - started) * 1000));
   }
+  // The task's queues are closed before the caller hears back, unless it kept them (returned them).
+  for (const q of opened) if (!kept.has(q)) q.close();
+  await put(answer);
 }
 
 const NONE = new Uint8Array(0);
