@@ -95,6 +95,34 @@ describe('ProcessPool: the seed program and the calls', () => {
     expect(pulled).toBeLessThan(5000); // a bounded window, not the whole (endless) iterable
   });
 
+  it('close() right after map() or imap() lets them finish, as in Python (imap read or not)', async () => {
+    const pool = makePool();
+    const mapped = pool.map(
+      'square',
+      Array.from({ length: 2000 }, (_, i) => i),
+      { chunksize: 10 },
+    );
+    const ordered = pool.imap<number>(
+      'square',
+      Array.from({ length: 3000 }, (_, i) => i),
+    );
+    const neverRead = pool.imapUnordered(
+      'square',
+      Array.from({ length: 3000 }, (_, i) => i),
+    );
+    pool.close();
+    await expect(pool.apply('square', [2])).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    expect((await mapped).length).toBe(2000);
+    let n = 0;
+    for await (const v of ordered) expect(v).toBe(n * n++);
+    expect(n).toBe(3000);
+    await pool.join(); // the unread imapUnordered was sent in full and ran: join does not wait on readers
+    expect(pool.stats().done).toBeGreaterThanOrEqual(200 + 3000 + 3000);
+    let m = 0;
+    for await (const _ of neverRead) m++;
+    expect(m).toBe(3000); // its results were kept
+  });
+
   it('AsyncResult: ready, successful, wait(timeout), get(timeout) and await', async () => {
     const pool = makePool({ processes: 1 });
     const slow = pool.applyAsync<number>('sleep', [300, 42]);

@@ -244,6 +244,12 @@ export class ProcessPool implements AsyncDisposable {
   #lastStartupError: unknown = null;
   #joinWaiters: (() => void)[] = [];
   #flushScheduled = false;
+  /** map and imap calls still submitting (they may go on after close()). */
+  #submitters = 0;
+  /** After close(): the workers were told to exit; nothing more is accepted. */
+  #stopped = false;
+  /** imap pumps waiting for the consumer: woken by close() (then they submit the rest at once). */
+  readonly #pumpWakers = new Set<() => void>();
   readonly #counts = { done: 0, failed: 0, crashed: 0, retried: 0, recycled: 0 };
   readonly #resultCodecs = new Map<string, Promise<Codec<unknown>>>();
 
@@ -356,6 +362,8 @@ export class ProcessPool implements AsyncDisposable {
   close(): void {
     if (this.#state !== 'running') return;
     this.#state = 'closed';
+    for (const wake of this.#pumpWakers) wake();
+    this.#pumpWakers.clear();
     this.#stopIfDone();
   }
 
@@ -427,9 +435,9 @@ export class ProcessPool implements AsyncDisposable {
     return { timeout: validateTimeout(o['timeout']), signal: validateSignal(o['signal']) ?? null, chunksize };
   }
 
-  /** Why a call must be refused now, or null. */
-  #refusal(name: unknown): Error | null {
-    if (this.#state === 'closed')
+  /** Why a call must be refused now, or null. `internal`: a map or imap that began before close(). */
+  #refusal(name: unknown, internal = false): Error | null {
+    if (this.#state === 'closed' && (!internal || this.#stopped))
       return new PoolClosedError('the pool is closed (close() was called); it takes no new task');
     if (this.#state === 'terminated') return new PoolTerminatedError('the pool was terminated; it takes no new task');
     if (this.#state === 'failed') return this.#failure;
@@ -481,8 +489,9 @@ export class ProcessPool implements AsyncDisposable {
     payload: unknown,
     star: boolean,
     opts: { timeout: number; signal: AbortSignal | null },
+    internal = false,
   ): Promise<unknown> {
-    const refusal = this.#refusal(name);
+    const refusal = this.#refusal(name, internal);
     if (refusal) throw refusal;
     opts.signal?.throwIfAborted();
     const id = ++this.#taskSeq;
@@ -602,16 +611,18 @@ export class ProcessPool implements AsyncDisposable {
     }
     const chunksize = opts.chunksize || Math.max(1, Math.ceil(items.length / (this.processes * 4)));
     const chunks: Promise<unknown>[] = [];
+    // Chunks are sent as room allows; a close() meanwhile lets them all in (as in Python).
+    this.#submitters++;
     try {
       for (let i = 0; i < items.length; i += chunksize) {
         await this.#room(opts.signal);
-        const p = this.#submit(ToWorker.Chunk, name, items.slice(i, i + chunksize), star, opts);
+        const p = this.#submit(ToWorker.Chunk, name, items.slice(i, i + chunksize), star, opts, true);
         p.catch(noop);
         chunks.push(p);
       }
-    } catch (error) {
-      for (const p of chunks) p.catch(noop);
-      throw error;
+    } finally {
+      this.#submitters--;
+      this.#stopIfDone();
     }
     const results = (await Promise.all(chunks)) as T[][];
     return results.flat(1) as T[];
@@ -620,7 +631,7 @@ export class ProcessPool implements AsyncDisposable {
   #iterate<T>(name: string, iterable: unknown, options: unknown, ordered: boolean): AsyncIterableIterator<T> {
     // Checked at the call; the iterator's first step rejects with the error.
     let early: Error | null = null;
-    let opts = { timeout: -1, signal: null as AbortSignal | null, chunksize: 0 };
+    let opts = NO_OPTIONS;
     try {
       const refusal = this.#refusal(name);
       if (refusal) throw refusal;
@@ -631,28 +642,51 @@ export class ProcessPool implements AsyncDisposable {
     } catch (error) {
       early = error as Error;
     }
+    if (early) {
+      const error = early;
+      return (async function* refused(): AsyncGenerator<T> {
+        throw error;
+      })();
+    }
     const pool = this;
     const chunksize = opts.chunksize || 1;
     const window = Math.max(16, this.processes * MAX_DEPTH);
-    async function* run(): AsyncGenerator<T> {
-      if (early) throw early;
-      const source = iterable as Iterable<unknown> & AsyncIterable<unknown>;
-      const iterator: Iterator<unknown> | AsyncIterator<unknown> =
-        typeof source[Symbol.asyncIterator] === 'function' ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
-      interface Slot {
-        done: boolean;
-        ok: boolean;
-        value: unknown[] | undefined;
-        error: unknown;
-      }
-      const order: Slot[] = [];
-      const completed: Slot[] = [];
-      let inflight = 0;
-      let exhausted = false;
-      let wake: (() => void) | null = null;
-      const signalTask = opts.signal ? { timeout: -1, signal: opts.signal } : { timeout: -1, signal: null };
-      const fill = async (): Promise<void> => {
-        while (!exhausted && inflight < window) {
+    const source = iterable as Iterable<unknown> & AsyncIterable<unknown>;
+    const iterator: Iterator<unknown> | AsyncIterator<unknown> =
+      typeof source[Symbol.asyncIterator] === 'function' ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+    interface Slot {
+      done: boolean;
+      ok: boolean;
+      value: unknown[] | undefined;
+      error: unknown;
+    }
+    const order: Slot[] = [];
+    const completed: Slot[] = [];
+    let outstanding = 0; // submitted, not yet handed to the consumer
+    let exhausted = false;
+    let abandoned = false;
+    let failure: { error: unknown } | null = null;
+    let wakeConsumer: (() => void) | null = null;
+    let wakePump: (() => void) | null = null;
+    const task = { timeout: -1, signal: opts.signal };
+    const settled = (slot: Slot): void => {
+      if (!ordered) completed.push(slot);
+      wakeConsumer?.();
+    };
+
+    // The pump reads the iterable and submits chunks, at most `window` ahead of the consumer
+    // while the pool runs; once the pool is closed it submits the rest at once (as Python's imap
+    // does at the call), so that close() then join() finish even if nobody reads the results.
+    const pump = async (): Promise<void> => {
+      try {
+        while (!abandoned) {
+          if (outstanding >= window && pool.#state === 'running') {
+            await new Promise<void>((resolve) => {
+              wakePump = resolve;
+              pool.#pumpWakers.add(resolve);
+            });
+            continue;
+          }
           const chunk: unknown[] = [];
           while (chunk.length < chunksize) {
             const step = await iterator.next();
@@ -662,51 +696,72 @@ export class ProcessPool implements AsyncDisposable {
             }
             chunk.push(step.value);
           }
-          if (chunk.length === 0) break;
+          if (chunk.length === 0 || abandoned) break;
           await pool.#room(opts.signal);
           const slot: Slot = { done: false, ok: false, value: undefined, error: undefined };
-          inflight++;
+          const p = pool.#submit(ToWorker.Chunk, name, chunk, false, task, true);
+          outstanding++;
           if (ordered) order.push(slot);
-          pool.#submit(ToWorker.Chunk, name, chunk, false, signalTask).then(
+          p.then(
             (value) => {
               slot.done = true;
               slot.ok = true;
               slot.value = value as unknown[];
-              inflight--;
-              if (!ordered) completed.push(slot);
-              wake?.();
+              settled(slot);
             },
             (error: unknown) => {
               slot.done = true;
               slot.error = error;
-              inflight--;
-              if (!ordered) completed.push(slot);
-              wake?.();
+              settled(slot);
             },
           );
+          if (exhausted) break;
         }
-      };
+      } catch (error) {
+        failure = { error };
+      } finally {
+        exhausted = true;
+        pool.#submitters--;
+        pool.#stopIfDone();
+        wakeConsumer?.();
+      }
+    };
+    this.#submitters++;
+    void pump();
+
+    return (async function* consume(): AsyncGenerator<T> {
       try {
         for (;;) {
-          await fill();
           const slot = ordered ? order[0] : completed[0];
-          if (slot === undefined || !slot.done) {
-            if (slot === undefined && exhausted && inflight === 0) return;
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-            });
-            wake = null;
+          if (slot?.done) {
+            (ordered ? order : completed).shift();
+            outstanding--;
+            if (wakePump) {
+              pool.#pumpWakers.delete(wakePump);
+              (wakePump as () => void)();
+              wakePump = null;
+            }
+            if (!slot.ok) throw slot.error;
+            for (const v of slot.value as T[]) yield v;
             continue;
           }
-          (ordered ? order : completed).shift();
-          if (!slot.ok) throw slot.error;
-          for (const v of slot.value as T[]) yield v;
+          if (slot === undefined && exhausted) {
+            if (failure) throw (failure as { error: unknown }).error;
+            if (outstanding === 0) return;
+          }
+          await new Promise<void>((resolve) => {
+            wakeConsumer = resolve;
+          });
+          wakeConsumer = null;
         }
       } finally {
-        if (!exhausted) await (iterator as AsyncIterator<unknown>).return?.();
+        if (!exhausted) {
+          abandoned = true;
+          if (wakePump) (wakePump as () => void)();
+          await (iterator as AsyncIterator<unknown>).return?.();
+        }
       }
-    }
-    return run();
+    })();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -902,6 +957,8 @@ export class ProcessPool implements AsyncDisposable {
     for (const task of all) this.#settle(task, false, error);
     for (const w of this.#workers) for (const task of w.inflight) this.#settle(task, false, error);
     for (const wake of this.#roomWaiters.splice(0)) wake();
+    for (const wake of this.#pumpWakers) wake();
+    this.#pumpWakers.clear();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1024,8 +1081,8 @@ export class ProcessPool implements AsyncDisposable {
         this.#startupFailures = 0;
         this.#startupAttempts = 0;
         if (this.#exports === null) this.#exports = new Set(functions);
-        if (this.#state === 'closed' && this.#unsettled === 0) this.#stopWorker(w);
-        else this.#dispatch();
+        if (this.#state === 'closed') this.#stopIfDone();
+        if (!this.#stopped) this.#dispatch();
         return;
       }
       case FromWorker.Ok:
@@ -1120,7 +1177,8 @@ export class ProcessPool implements AsyncDisposable {
 
   /** After `close()`: once every accepted task is settled, the workers are told to exit. */
   #stopIfDone(): void {
-    if (this.#state !== 'closed' || this.#unsettled > 0) return;
+    if (this.#state !== 'closed' || this.#unsettled > 0 || this.#submitters > 0) return;
+    this.#stopped = true;
     for (const w of this.#workers) this.#stopWorker(w);
   }
 
@@ -1242,7 +1300,10 @@ export class ProcessPool implements AsyncDisposable {
     }
 
     const replace =
-      this.#state === 'running' || (this.#state === 'closed' && (this.#unsettled > 0 || this.#pending.length > 0));
+      this.#state === 'running' ||
+      (this.#state === 'closed' &&
+        !this.#stopped &&
+        (this.#unsettled > 0 || this.#pending.length > 0 || this.#submitters > 0));
     if (replace && this.#workers.size < this.processes) this.#respawn();
     if (this.#state === 'closed') this.#stopIfDone();
     this.#dispatch();
