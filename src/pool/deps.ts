@@ -1,7 +1,8 @@
 /**
  * Everything the pool takes from the rest of the package, in one place, so that moving the
  * queue, codec and validation modules means editing this file only.
- * Internal to the pool.
+ *
+ * Internal to the pool: not exported from the package.
  *
  * @module
  */

@@ -4,7 +4,8 @@
  * encoded with the package's 'msgpack' codec (structured-clone semantics). They travel in
  * pool-private queues with the 'raw' codec, so a task is encoded once, at the call, and its
  * bytes can be sent again for a retry.
- * Internal to the pool.
+ *
+ * Internal to the pool: not exported from the package.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * Queues inside task arguments and results. A queue is replaced by a placeholder and travels as
  * its name, codec and kind; the other side opens it. Custom codecs come from a module URL.
- * Internal to the pool.
+ *
+ * Internal to the pool: not exported from the package.
  *
  * @module
  */

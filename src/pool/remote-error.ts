@@ -1,7 +1,8 @@
 /**
  * Errors across the process boundary: what a worker sends for a thrown value, and how the pool
  * rebuilds it (class name, message, code, own properties, cause and the worker's stack).
- * Internal to the pool.
+ *
+ * Internal to the pool: not exported from the package.
  *
  * @module
  */

@@ -10,7 +10,8 @@
  * The worker ends when its task queue is shut down (the pool's `close()`), after
  * `maxTasksPerChild` tasks, or when its stdin reaches end-of-file: the pool's end of that pipe
  * closes when the pool's process dies, however it dies.
- * Internal to the pool.
+ *
+ * Internal to the pool: not exported from the package.
  *
  * @module
  */
@@ -30,6 +31,7 @@ import {
   type CodecSource,
   containsQueue,
   importCodec,
+  isBuiltinCodec,
   openRef,
   type QueueRef,
   refOf,
@@ -62,7 +64,7 @@ const kept = new Set<Queue<unknown>>();
 const codecs = new Map<string, Promise<Codec<unknown>>>();
 
 function codecFor(name: string): Promise<Codec<unknown>> | undefined {
-  if (['msgpack', 'v8', 'json', 'string', 'raw'].includes(name)) return undefined;
+  if (isBuiltinCodec(name)) return undefined;
   let codec = codecs.get(name);
   if (!codec) {
     const source: CodecSource | undefined = config.codecs[name];
@@ -216,7 +218,7 @@ function nextTask(): Uint8Array {
     throw error;
   }
 }
-const SYNC_WAIT_MS = 2;
+const SYNC_WAIT_MS = 20;
 
 async function main(): Promise<void> {
   try {
