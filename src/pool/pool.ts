@@ -85,6 +85,9 @@ const PIPELINE_MICROS = 4000;
 const NAME_PREFIX = 'shmq-pool-';
 /** Messages at least this large are put at once rather than batched at the end of the tick. */
 const DIRECT_PUT_BYTES = 16 * 1024;
+/** A reader that got fewer results than this while at least COALESCE_INFLIGHT are out waits 1 ms. */
+const COALESCE_BELOW = 8;
+const COALESCE_INFLIGHT = 64;
 
 /** The compiled worker entry: next to this file in dist/, or dist/pool/ when running from src/. */
 const WORKER_FILE = ((): string => {
@@ -155,6 +158,7 @@ interface Worker {
 const noop = (): void => {};
 /** Resolves after the event loop's next check phase. */
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** Parsed options of a call made without options (shared, never changed). */
 const NO_OPTIONS: { timeout: number; signal: AbortSignal | null; chunksize: number } = Object.freeze({
   timeout: -1,
@@ -1062,6 +1066,9 @@ export class ProcessPool implements AsyncDisposable {
         continue; // aborted or closed: the worker exited (checked at the top)
       }
       for (const bytes of batch) this.#onMessage(w, bytes);
+      // Many tasks out and results trickling in one by one (a loaded machine, where each wake-up
+      // costs two context switches): let them gather for a millisecond instead.
+      if (batch.length < COALESCE_BELOW && w.inflight.length >= COALESCE_INFLIGHT) await sleepMs(1);
     }
   }
 
