@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { CODEC_NAMES, resolveCodec, type Codec, type CodecName } from '../src/codecs.js';
+import { CODEC_NAMES, resolveCodec, type Codec, type CodecName } from '../src/codecs/index.js';
 import { expectSame, structuredTree as tree } from './structured.js';
 
 /** What the queue does: copy the encoded bytes into a reused slab, decode from the slab. */
