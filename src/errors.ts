@@ -241,7 +241,7 @@ export function segmentProblemOf(error: NativeError): SegmentProblem | undefined
 }
 
 /** The typed error of a segment problem: impossible values are corrupt, anything else incompatible. */
-export function segmentError(problem: SegmentProblem, message: string): QueueCorruptError | QueueIncompatibleError {
+function segmentError(problem: SegmentProblem, message: string): QueueCorruptError | QueueIncompatibleError {
   return problem === 'corrupt' ? new QueueCorruptError(message) : new QueueIncompatibleError(message);
 }
 

@@ -12,5 +12,5 @@
  */
 export { inspectQueue, listQueues } from './list.js';
 export { peekQueue } from './peek.js';
-export { SEGMENT_PREFIX, SHM_DIR, segmentPath } from './segment.js';
+export { segmentPath } from './segment.js';
 export type * from './types.js';

@@ -23,7 +23,7 @@ export const compatIsValidName = (name: string): boolean =>
 
 export const compatIsValidCodecName = (name: string): boolean => /^[A-Za-z0-9_.:-]{1,31}$/.test(name);
 
-// Layout version 1 header fields (the 0.1 addon's native/ring.h).
+// Layout version 1 header fields, as the 0.1 addon lays them out.
 const MAGIC = 0x45554555514d4853n;
 const HEADER_PREFIX = 92;
 const STATE_READY = 0x52454459;

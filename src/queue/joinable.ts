@@ -5,8 +5,8 @@
  */
 import { NativeEvent, OpenMode, status as S } from '../native/index.js';
 import type { CreateOptions, OpenOptions, SyncWaitOptions, WaitOptions } from '../types.js';
-import { validateOptions, validateSignal, validateTimeout } from '../validate.js';
 import { openQueue } from './open.js';
+import { asyncOptions, syncTimeout } from './options.js';
 import { construct, internalsOf, Queue, type QueueConstructor, type QueueInternals } from './queue.js';
 import { sliced } from './sync-wait.js';
 
@@ -53,14 +53,10 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    * `timeout` ms pass. Returns `true` when all are done, `false` on timeout.
    */
   joinSync(options?: SyncWaitOptions): boolean {
-    const opts = validateOptions(options, 'options', ['timeout']);
+    const timeout = syncTimeout(options);
     const internals: QueueInternals = internalsOf(this);
     const handle = internals.live();
-    const st = sliced(
-      validateTimeout(opts['timeout']),
-      (slice) => handle.wait(NativeEvent.AllDone, 0, slice),
-      S.timedOut,
-    );
+    const st = sliced(timeout, (slice) => handle.wait(NativeEvent.AllDone, 0, slice), S.timedOut);
     if (st === S.ok) return true;
     if (st === S.timedOut) return false;
     internals.fail(st, 'get', 0);
@@ -71,9 +67,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    * `timeout` ms pass first. Never blocks the event loop; rejects with `signal.reason` on abort.
    */
   async join(options?: WaitOptions): Promise<boolean> {
-    const opts = validateOptions(options, 'options', ['timeout', 'signal']);
-    const timeout = validateTimeout(opts['timeout']);
-    const signal = validateSignal(opts['signal']);
+    const { timeout, signal } = asyncOptions(options);
     signal?.throwIfAborted();
     const internals: QueueInternals = internalsOf(this);
     const handle = internals.live();

@@ -39,11 +39,12 @@ import {
   validateTimeout,
 } from '../validate.js';
 import { DEFAULT_CAPACITY, type Opened, openQueue } from './open.js';
+import { asyncOptions, syncTimeout } from './options.js';
 import { type PendingKind, PendingOperations } from './pending.js';
 import { MAX_BATCH, ReadSlab } from './read-slab.js';
 import { kEmpty, Receiver } from './receive.js';
 import { firstSlice, pushWaiting, SYNC_SLICE_MS, sliced } from './sync-wait.js';
-import { BatchEncoder, BatchProgress } from './write-batch.js';
+import { BatchEncoder, BatchProgress, partialAbort } from './write-batch.js';
 
 export { DEFAULT_CAPACITY };
 /** Smallest accepted `capacity`, in bytes. */
@@ -53,15 +54,7 @@ export const MAX_CAPACITY: number = limits.maxCapacity;
 /** Largest `maxsize` (messages). */
 export const MAX_MAXSIZE: number = limits.maxMaxsize;
 
-const WAIT_KEYS = ['timeout', 'signal'] as const;
-const SYNC_WAIT_KEYS = ['timeout'] as const;
-
 const kToken = Symbol('shm-queue.internal');
-/** Parsed options of a promise call made without options: wait forever, no signal. */
-const WAIT_FOREVER: Readonly<{ timeout: number; signal: AbortSignal | undefined }> = Object.freeze({
-  timeout: -1,
-  signal: undefined,
-});
 
 /** What a subclass constructor looks like to the static factories (`new this(...)`). */
 export type QueueConstructor<Q> = new (token: symbol, internal: unknown) => Q;
@@ -147,8 +140,10 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
 
   /**
    * Creates the queue `name`. Throws `QueueExistsError` if it exists (unless `exclusive: false`).
-   * Bad names and options throw `TypeError`/`RangeError` before any system call. Called on a
-   * subclass, returns an instance of that subclass.
+   * Bad names and options throw `TypeError`/`RangeError` before any system call.
+   *
+   * Called on a subclass (`MyQueue.create(name)`), it returns an instance of that subclass; with
+   * explicit type arguments name the subclass too: `MyQueue.create<Job, MyQueue<Job>>(name)`.
    */
   static create<T = unknown, Q extends Queue<T> = Queue<T>>(
     this: QueueConstructor<Q>,
@@ -159,7 +154,10 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     return construct(this, openQueue<T>(name, OpenMode.Create, options, false));
   }
 
-  /** Opens the existing queue `name`. Throws `QueueNotFoundError` if there is none. */
+  /**
+   * Opens the existing queue `name`. Throws `QueueNotFoundError` if there is none. Called on a
+   * subclass, returns an instance of that subclass (as {@link Queue.create}).
+   */
   static open<T = unknown, Q extends Queue<T> = Queue<T>>(
     this: QueueConstructor<Q>,
     name: string,
@@ -531,31 +529,4 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     if (st === S.full && timeout !== firstSlice(timeout)) st = pushWaiting(handle, bytes, timeout, started);
     if (st !== S.ok) this.#fail(st, 'put', timeout, 0, bytes.length);
   }
-}
-
-function syncTimeout(options: SyncWaitOptions | undefined): number {
-  if (options === undefined) return -1;
-  const opts = validateOptions(options, 'options', SYNC_WAIT_KEYS);
-  return validateTimeout(opts['timeout']);
-}
-
-function asyncOptions(
-  options: WaitOptions | undefined,
-): Readonly<{ timeout: number; signal: AbortSignal | undefined }> {
-  if (options === undefined) return WAIT_FOREVER; // no allocation on the common call
-  const opts = validateOptions(options, 'options', WAIT_KEYS);
-  return { timeout: validateTimeout(opts['timeout']), signal: validateSignal(opts['signal']) };
-}
-
-/**
- * The rejection of a putMany aborted after some values went in: an AbortError like Node's (same
- * `name` and `code`), with the signal's reason as `cause` and how many values were put.
- */
-function partialAbort(reason: unknown, putCount: number, total: number): Error {
-  const error = new Error(
-    `putMany was aborted after ${putCount} of ${total} values were put (they stay queued, in order)`,
-    { cause: reason },
-  );
-  error.name = 'AbortError';
-  return Object.assign(error, { code: 'ABORT_ERR', putCount });
 }

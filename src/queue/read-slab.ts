@@ -12,7 +12,7 @@ import { markAsUntransferable } from 'node:worker_threads';
 import { align8, type NativeHandle } from '../native/index.js';
 
 /** Usual slab size in bytes. */
-export const READ_SLAB_SIZE = 256 * 1024;
+const READ_SLAB_SIZE = 256 * 1024;
 /** Most messages one batch get takes. */
 export const MAX_BATCH = 1 << 20;
 

@@ -24,12 +24,7 @@ export const firstSlice = (timeout: number): number =>
  * (begun at `started`) returned `waiting`, until it returns something else or `timeout` (ms,
  * < 0 forever) has passed since `started`.
  */
-export function continueSliced(
-  timeout: number,
-  started: number,
-  call: (sliceMs: number) => number,
-  waiting: number,
-): number {
+function continueSliced(timeout: number, started: number, call: (sliceMs: number) => number, waiting: number): number {
   const deadline = timeout < 0 ? Infinity : started + timeout;
   for (;;) {
     const left = deadline - performance.now();

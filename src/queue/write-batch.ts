@@ -78,3 +78,16 @@ export class BatchProgress {
     return this.done === count ? S.ok : handle.lastError().status;
   }
 }
+
+/**
+ * The rejection of a putMany aborted after some values went in: an AbortError like Node's (same
+ * `name` and `code`), with the signal's reason as `cause` and how many values were put.
+ */
+export function partialAbort(reason: unknown, putCount: number, total: number): Error {
+  const error = new Error(
+    `putMany was aborted after ${putCount} of ${total} values were put (they stay queued, in order)`,
+    { cause: reason },
+  );
+  error.name = 'AbortError';
+  return Object.assign(error, { code: 'ABORT_ERR', putCount });
+}
