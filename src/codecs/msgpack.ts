@@ -79,8 +79,8 @@ let sawError = false;
 
 /**
  * Walks `value` and clears {@link exact} for anything msgpackr (with the options above) would
- * alter or drop: -0, lone surrogates (values and keys), array holes, `__proto__` keys, Errors
- * (msgpackr loses the stack), boxed primitives, class instances and other objects without a
+ * alter or drop: -0, lone surrogates (values and keys), array holes and named properties,
+ * `__proto__` keys, Errors (msgpackr loses the stack), boxed primitives, class instances and other objects without a
  * plain prototype, typed array subclasses, Proxies, and what structured clone refuses (functions,
  * symbols, WeakMap, Promise...). Such values go to v8, which carries them exactly or throws.
  * The walk always completes, so that {@link sawError} is reliable.
