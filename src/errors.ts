@@ -351,6 +351,9 @@ export function probeError(probe: ProbeResult, queue: string, path: string): Err
       });
     case 'queue':
       return new QueueIncompatibleError(`queue '${queue}': ${probe.message}`); // not an error: callers check first
+    case 'corrupt':
+      // The same words as the native open's refusal: callers (the CLI) add what to do.
+      return new QueueCorruptError(`queue '${queue}' ${probe.detail}`);
     default:
       return segmentError(probe.kind, probe.message);
   }

@@ -5,26 +5,14 @@
  *
  * @module
  */
-import { compatIsValidCodecName, compatIsValidName, compatLimits, compatProbe, compatQueueFlags } from './compat.js';
 import { loadAddon } from './loader.js';
 import type { NativeAddon } from './types.js';
 
 export { NativeLoadError, NATIVE_LOAD_ERROR_CODE } from './loader.js';
 export * from './types.js';
 
-const loaded = loadAddon();
-
 /** The loaded addon (loaded once, synchronously, at import time). */
-export const addon: NativeAddon = {
-  QueueHandle: loaded.QueueHandle,
-  status: loaded.status,
-  layoutVersion: loaded.layoutVersion,
-  limits: loaded.limits ?? compatLimits,
-  queueFlags: loaded.queueFlags ?? compatQueueFlags,
-  isValidName: loaded.isValidName ?? compatIsValidName,
-  isValidCodecName: loaded.isValidCodecName ?? compatIsValidCodecName,
-  probe: loaded.probe ?? ((name) => compatProbe(name, loaded.layoutVersion)),
-};
+export const addon: NativeAddon = loadAddon();
 
 /** Native status codes. */
 export const status = addon.status;

@@ -87,10 +87,10 @@ function loadFailure(cause: unknown, binary: string | undefined): NativeLoadErro
 }
 
 /**
- * Loads the addon once. The 0.1 addon (before `limits`, `probe` and friends) also loads: see
- * ./compat.ts for what fills in for it.
+ * Loads the addon once. A binary without `probe` is an older shm-queue's addon (0.1): refused
+ * with the same actionable error as one that does not load.
  */
-export function loadAddon(): Partial<NativeAddon> & Pick<NativeAddon, 'QueueHandle' | 'status' | 'layoutVersion'> {
+export function loadAddon(): NativeAddon {
   const require = createRequire(import.meta.url);
   const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
   let binary: string;
@@ -107,9 +107,9 @@ export function loadAddon(): Partial<NativeAddon> & Pick<NativeAddon, 'QueueHand
   } catch (err) {
     throw loadFailure(err, binary);
   }
-  if (typeof addon?.QueueHandle !== 'function') {
+  if (typeof addon?.QueueHandle !== 'function' || typeof addon.probe !== 'function') {
     throw loadFailure(
-      new Error("the module does not export QueueHandle: it is not this version of shm-queue's addon"),
+      new Error("the module does not export QueueHandle and probe: it is not this version of shm-queue's addon"),
       binary,
     );
   }

@@ -193,7 +193,7 @@ export class PendingOperations {
     if (signal) this.#watchSignal(op, signal);
     list.push(op);
     this.#changed(+1);
-    this.#arm(kind);
+    if (list.head === op) this.#arm(kind); // behind a head, the waiter is armed for the head already
     return op;
   }
 
