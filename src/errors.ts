@@ -338,7 +338,7 @@ export function nativeError(error: unknown, context: OpenContext): Error {
  * The error for a probe result that is not a usable queue: `QueueNotFoundError` when missing, a
  * segment error for a foreign, unfinished or corrupt one, a Node-style system error otherwise.
  */
-export function probeError(probe: ProbeResult, queue: string, path: string): Error {
+export function probeError(probe: Exclude<ProbeResult, { kind: 'queue' }>, queue: string, path: string): Error {
   switch (probe.kind) {
     case 'missing':
       return new QueueNotFoundError(`queue '${queue}' does not exist (no ${path})`);
@@ -349,8 +349,6 @@ export function probeError(probe: ProbeResult, queue: string, path: string): Err
         path,
         ...(probe.kind === 'error' ? { errno: probe.errno, syscall: probe.syscall } : {}),
       });
-    case 'queue':
-      return new QueueIncompatibleError(`queue '${queue}': ${probe.message}`); // not an error: callers check first
     case 'corrupt':
       // The same words as the native open's refusal: callers (the CLI) add what to do.
       return new QueueCorruptError(`queue '${queue}' ${probe.detail}`);
