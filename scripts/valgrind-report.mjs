@@ -19,7 +19,7 @@ for (const raw of log.split('\n')) {
     current = [line];
   }
 }
-const ours = records.filter((r) => r.some((l) => /shm_queue\.node|ring\.cc|addon\.cc/.test(l)));
+const ours = records.filter((r) => r.some((l) => /shm_queue\.node|native\//.test(l)));
 const summary = /ERROR SUMMARY: (\d+) errors/.exec(log);
 const definite = /definitely lost: ([\d,]+) bytes in ([\d,]+) blocks/.exec(log);
 console.log(

@@ -10,7 +10,7 @@ import { Queue } from '../src/index.js';
 import { collect, lineReader, spawnNode, uniqueName } from './helpers.js';
 
 const HEADER = 1536; // sizeof(shmq::Header)
-/** Offsets of the fields that change at run time (native/ring.h): scribbles aimed at them. */
+/** Offsets of the fields that change at run time (native/layout.h `Header`): scribbles aimed at them. */
 const HOT = {
   lockWord: 128,
   mutexKind: 144,

@@ -185,9 +185,9 @@ describe('the packed tarball', () => {
       'package.json',
       'README.md',
       'binding.gyp',
-      'native/ring.h',
-      'native/ring.cc',
-      'native/addon.cc',
+      'native/layout.h',
+      'native/queue.cc',
+      'native/binding/init.cc',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/binding.js',
@@ -200,7 +200,7 @@ describe('the packed tarball', () => {
     expect(files).toContain('src/index.ts');
     for (const file of files) {
       expect(file).toMatch(
-        /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/,
+        /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/([a-z_]+\/)?[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/,
       );
     }
     expect(files.filter((f) => f.startsWith('prebuilds/'))).toEqual(releaseMode ? RELEASE_PREBUILDS : [prebuild]);
