@@ -349,9 +349,6 @@ export function probeError(probe: Exclude<ProbeResult, { kind: 'queue' }>, queue
         path,
         ...(probe.kind === 'error' ? { errno: probe.errno, syscall: probe.syscall } : {}),
       });
-    case 'corrupt':
-      // The same words as the native open's refusal: callers (the CLI) add what to do.
-      return new QueueCorruptError(`queue '${queue}' ${probe.detail}`);
     default:
       return segmentError(probe.kind, probe.message);
   }

@@ -198,9 +198,7 @@ describe('shm-queue ls', () => {
         (lines.find((l) => l.startsWith(`${name} `)) ?? '').replace(/^.* {2}(?=\S)/, '');
       expect(lines.find((l) => l.startsWith(`${good} `))).toMatch(/ ok$/);
       expect(status(garbage)).toBe('unreadable: not a shm-queue segment');
-      // Too small for a header: no creator leaves that (it sizes the file before writing), so since
-      // the native probe (issue 10) it is corrupt; 0.1 called it unfinished.
-      expect(status(tiny)).toBe('unreadable: corrupt');
+      expect(status(tiny)).toBe('unreadable: unfinished (creator died while creating it?)');
       expect(status(zeros)).toBe('unreadable: unfinished (creator died while creating it?)');
       expect(lines.find((l) => l.startsWith(`${invalid} `))).toMatch(/unreadable: invalid queue name$/);
       const reasons = Object.fromEntries(
@@ -209,7 +207,7 @@ describe('shm-queue ls', () => {
       expect(reasons).toEqual({
         [good]: 'ok',
         [garbage]: 'not-a-queue',
-        [tiny]: 'corrupt',
+        [tiny]: 'unfinished',
         [zeros]: 'unfinished',
         [invalid]: 'invalid-name',
       });

@@ -86,10 +86,7 @@ function loadFailure(cause: unknown, binary: string | undefined): NativeLoadErro
   return new NativeLoadError(lines.join('\n'), { cause, binary });
 }
 
-/**
- * Loads the addon once. A binary without `probe` is an older shm-queue's addon (0.1): refused
- * with the same actionable error as one that does not load.
- */
+/** Loads the addon once; a binary of another shm-queue version (one without `probe`) is refused. */
 export function loadAddon(): NativeAddon {
   const require = createRequire(import.meta.url);
   const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
