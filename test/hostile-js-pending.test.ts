@@ -7,8 +7,9 @@
 // Time-bound checks on a shared machine: each case measures the event-loop time (busy time, from
 // performance.eventLoopUtilization, so waiting for timers does not count) of n = 10,000 and
 // n = 100,000 in the same test and asserts that 10x the operations cost well under 100x the time
-// (linear is ~10x; the 0.1 code was ~100x), plus a generous absolute bound: 2 s for the 100,000,
-// on top of what Node itself spends on the same number of its own primitives (measured alongside).
+// (linear is ~10x; the 0.1 code was ~100x), plus a generous absolute bound: 5 s for the 100,000
+// (0.1 took 11.8 s) on top of what Node itself spends on the same number of its own primitives
+// (measured alongside; the suite runs files in parallel on a shared machine).
 // Speed targets proper belong to the benchmarks.
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEmptyError } from '../src/index.js';
@@ -54,7 +55,7 @@ function expectLinear(label: string, small: number, large: number, baseline = 0)
   console.log(
     `${label}: ${SMALL} in ${small.toFixed(1)} ms, ${LARGE} in ${large.toFixed(1)} ms (x${(large / small).toFixed(1)}); Node's own baseline for ${LARGE}: ${baseline.toFixed(1)} ms`,
   );
-  expect(large).toBeLessThan(2000 + baseline);
+  expect(large).toBeLessThan(5000 + baseline);
   // 10x the work: linear is ~10x; allow 35x (+50 ms for timer granularity) before calling it quadratic.
   expect(large).toBeLessThan(35 * small + 50);
 }
