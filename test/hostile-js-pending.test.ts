@@ -49,7 +49,7 @@ async function settleTime(
 
 /**
  * `baseline`: what Node itself spends on the same n (e.g. aborting n AbortControllers that each
- * have one plain listener), measured in the same test; it is allowed on top of the 2 s.
+ * have one plain listener), measured in the same test; it is allowed on top of the 5 s.
  */
 function expectLinear(label: string, small: number, large: number, baseline = 0): void {
   console.log(
