@@ -6,8 +6,8 @@
  *
  * @module
  */
-export { Queue, JoinableQueue } from '../queue.js';
-export { resolveCodec, type Codec } from '../codecs.js';
+export { Queue, JoinableQueue } from '../queue/index.js';
+export { resolveCodec, type Codec } from '../codecs/index.js';
 export {
   ShmQueueError,
   QueueFullError,
@@ -21,6 +21,8 @@ export {
   QueueIncompatibleError,
   QueueCorruptError,
   TaskDoneError,
+  MessageDecodeError,
+  MessagesUndeliveredError,
   describe,
   invalidArgType,
   invalidArgValue,

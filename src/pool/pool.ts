@@ -159,6 +159,21 @@ const noop = (): void => {};
 /** Resolves after the event loop's next check phase. */
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An async iterator whose first step rejects with `error` (a call refused at the call). */
+function refusedIterator<T>(error: Error): AsyncIterableIterator<T> {
+  let thrown = false;
+  const it: AsyncIterableIterator<T> = {
+    next: () => {
+      if (thrown) return Promise.resolve({ done: true, value: undefined });
+      thrown = true;
+      return Promise.reject(error);
+    },
+    return: () => Promise.resolve({ done: true, value: undefined }),
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
+}
 /** Parsed options of a call made without options (shared, never changed). */
 const NO_OPTIONS: { timeout: number; signal: AbortSignal | null; chunksize: number } = Object.freeze({
   timeout: -1,
@@ -646,12 +661,7 @@ export class ProcessPool implements AsyncDisposable {
     } catch (error) {
       early = error as Error;
     }
-    if (early) {
-      const error = early;
-      return (async function* refused(): AsyncGenerator<T> {
-        throw error;
-      })();
-    }
+    if (early) return refusedIterator<T>(early);
     const pool = this;
     const chunksize = opts.chunksize || 1;
     const window = Math.max(16, this.processes * MAX_DEPTH);

@@ -21,7 +21,10 @@ async function contender() {
         processes: 2,
         execArgv: process.env.POOL_EXEC_ARGV ? process.env.POOL_EXEC_ARGV.split(' ') : [],
       });
-      return { call: (a) => pool.apply(fn, [a]), close: () => (process.env.POOL_EXEC_ARGV ? pool[Symbol.asyncDispose]() : pool.terminate()) };
+      return {
+        call: (a) => pool.apply(fn, [a]),
+        close: () => (process.env.POOL_EXEC_ARGV ? pool[Symbol.asyncDispose]() : pool.terminate()),
+      };
     }
     case 'workerpool': {
       const { default: workerpool } = await import('workerpool');
