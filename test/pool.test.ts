@@ -6,6 +6,7 @@ import {
   ProcessPool,
   ProcessPoolError,
   Queue,
+  ShmQueueError,
   UnknownTaskError,
 } from '../src/index.js';
 import { uniqueName } from './helpers.js';
@@ -178,6 +179,7 @@ describe('ProcessPool: the seed program and the calls', () => {
     await expect(pool.apply('throwString')).rejects.toBe('just a string');
     const unsendable = await pool.apply('returnFunction').catch((e: unknown) => e);
     expect(unsendable).toBeInstanceOf(ProcessPoolError);
+    expect(unsendable).toBeInstanceOf(ShmQueueError); // one error family for the whole package
     expect(unsendable).toMatchObject({ code: 'ERR_TASK_RESULT' });
     // The package's own errors come back as themselves.
     const name = uniqueName('gone');

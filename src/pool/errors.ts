@@ -1,10 +1,12 @@
 /**
  * Errors of the process pool. Every one carries a stable `code`; match on it, never on the
- * message. They extend {@link ProcessPoolError} (not `ShmQueueError`, whose `code` union belongs
- * to the queue), so `err instanceof ProcessPoolError` tells pool conditions from queue ones.
+ * message. They extend {@link ProcessPoolError}, which extends the package's `ShmQueueError`:
+ * `err instanceof ShmQueueError` holds for every error of the package, and
+ * `err instanceof ProcessPoolError` tells pool conditions from queue ones.
  *
  * @module
  */
+import { ShmQueueError } from './deps.js';
 
 /** Every stable code of a {@link ProcessPoolError}. */
 export type ProcessPoolErrorCode =
@@ -31,14 +33,12 @@ export interface TaskInfo {
 }
 
 /** Base class of every process pool error; `code` identifies the condition. */
-export class ProcessPoolError extends Error {
+export class ProcessPoolError extends ShmQueueError {
   /** Stable, machine-readable identifier of the condition. */
-  readonly code: ProcessPoolErrorCode;
+  declare readonly code: ProcessPoolErrorCode;
 
   constructor(code: ProcessPoolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
+    super(code, message, options);
   }
 }
 
