@@ -37,3 +37,4 @@ export type {
   PeekResult,
   PeekedMessage,
 } from './inspect/index.js';
+export * from './pool/index.js';

@@ -1,5 +1,6 @@
 // What is measured: the scenarios, their cases (shm-queue variants and the peers a Node user has
 // today), and the targets. bench/README.md describes each one in words.
+import { POOL_PEERS, POOL_SCENARIOS } from './pool/scenarios.mjs';
 
 export const SIZE_SMALL = 64;
 export const SIZE_LARGE = 1 << 20;
@@ -17,6 +18,7 @@ export const PEERS = {
   'fork-rt': { label: "fork + process.send 'json'" },
   'worker-rt': { label: 'worker_threads postMessage (threads)' },
   futex: { label: 'C++ futex ping-pong (reference)', needs: 'g++' },
+  ...POOL_PEERS,
 };
 
 const shmPair = (ctx, family, params, queue) => {
@@ -344,4 +346,5 @@ export const SCENARIOS = [
       { shm: 'shm-async', peer: 'worker', maxRatio: 1, text: 'async p50 <= worker_threads' },
     ],
   },
+  ...POOL_SCENARIOS,
 ];
