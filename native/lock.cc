@@ -56,7 +56,7 @@ int RobustLock::BadKind() {
   return log_.Corrupt("its lock was overwritten (unknown mutex kind)");
 }
 
-int RobustLock::Contended(int err, TimeoutMs timeout) {
+int RobustLock::Contended(int err, TimeoutMs budget, int on_timeout) {
   pthread_mutex_t& m = seg_.header->mutex;
   // Lock waits are sliced so that a lock word naming a holder that no longer exists (a scribbled
   // word, or a robust list the kernel never processed) is noticed instead of waited on forever.
@@ -69,7 +69,7 @@ int RobustLock::Contended(int err, TimeoutMs timeout) {
   if (err == 0) return kOk;
   if (err == EOWNERDEAD) return Recover();
   // Other errors are reported by the slow path below.
-  Deadline deadline(timeout < 0 ? -1 : std::max<TimeoutMs>(timeout, 100));
+  Deadline deadline(budget);
   // The first slice is short so that a stale lock word is recovered within milliseconds (even by
   // a get/put with timeout 0); later slices grow to kLockSliceMs.
   int64_t slice = kLockFirstSliceMs;
@@ -106,12 +106,12 @@ int RobustLock::Contended(int err, TimeoutMs timeout) {
         stall.progress = progress;
         stall.since = stall.last_seen;
       } else if (stall.last_seen - stall.since >= LockStallMs()) {
-        return log_.Corrupt("its lock has been held by thread " + std::to_string(tid) + " for more than " +
-                            std::to_string(LockStallMs()) +
-                            " ms without any progress (a stopped process, or a corrupt lock word)");
+        // Not corrupt: after SIGCONT the same handles work and nothing is lost (a live process named
+        // by a scribbled word looks the same, and is reported the same way).
+        return log_.Stalled(ProcessOfThread(int32_t(tid)), int32_t(tid), LockStallMs());
       }
     }
-    if (deadline.expired()) return kTimedOut;
+    if (deadline.expired()) return on_timeout;
   }
 }
 
