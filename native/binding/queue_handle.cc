@@ -13,6 +13,12 @@ namespace shmq_binding {
 
 using shmq::Event;
 
+void CallJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, EventReport* report) {
+  std::unique_ptr<EventReport> owned(report);
+  if (env == nullptr || callback.IsEmpty()) return;  // environment shutting down
+  callback.Call({Napi::Number::New(env, report->event), Napi::Number::New(env, report->status)});
+}
+
 /** Is `v` a typed array of exactly this element type? The binding reads lengths and writes
  *  results through raw pointers sized by element count, so a Uint8Array passed where a
  *  Uint32Array is expected must be refused, not reinterpreted. */

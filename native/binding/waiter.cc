@@ -6,12 +6,6 @@ namespace shmq_binding {
 
 using shmq::Event;
 
-void CallJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, EventReport* report) {
-  std::unique_ptr<EventReport> owned(report);
-  if (env == nullptr || callback.IsEmpty()) return;  // environment shutting down
-  callback.Call({Napi::Number::New(env, report->event), Napi::Number::New(env, report->status)});
-}
-
 void Watcher::Interrupt() {
   interrupt.store(true);
   local_seq.fetch_add(1);

@@ -26,6 +26,9 @@ struct EventReport {
   int32_t status;
 };
 
+/** Runs on the JS thread for each report (defined in queue_handle.cc, where the TSFN is made: its
+ *  template checks `CallJs != nullptr` at compile time, which GCC folds under -fsanitize=undefined
+ *  (npm run test:sanitize) only for a non-inline function defined in the same file). */
 void CallJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, EventReport* report);
 using WakeFn = Napi::TypedThreadSafeFunction<std::nullptr_t, EventReport, CallJs>;
 
