@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
 
 #include "clock.h"
 #include "futex.h"
@@ -37,6 +38,8 @@ class RobustLock {
   int Lock(TimeoutMs timeout) { return Acquire(timeout < 0 ? -1 : std::max<TimeoutMs>(timeout, 100), kTimedOut); }
   /** For calls that must not wait: kOk, kBusy (not taken within kNoWaitMs), kLockStalled, kCorrupt. */
   int LockNoWait() { return Acquire(kNoWaitMs, kBusy); }
+  /** The same with a budget of its own (open's attach, which may take a little longer: 50 ms). */
+  int LockWithin(int64_t ms) { return Acquire(ms, kBusy); }
   void Unlock() { pthread_mutex_unlock(&seg_.header->mutex); }
 
  private:
@@ -48,6 +51,21 @@ class RobustLock {
     if (err == 0) return kOk;
     return Contended(err, budget, on_timeout);
   }
+  /** What one thread saw of the lock while it could not get it, kept across Lock() calls: sync
+   *  callers wait in slices (so that worker.terminate() is honoured) and the stall bound spans many
+   *  slices. Kept here rather than in thread_local storage: TLS of a dlopen()ed library is
+   *  allocated with malloc on a thread's first use, and a waiter thread that mallocs gets a malloc
+   *  arena of its own (64 MiB of address space each). One handle's lock is used by two threads, its
+   *  JS thread and its waiter thread: two slots. */
+  struct StallWatch {
+    pid_t thread = 0;
+    uint32_t holder = 0;
+    uint64_t progress = 0;
+    int64_t since = 0;
+    int64_t last_seen = 0;
+  };
+  StallWatch LoadWatch(pid_t self);
+  void StoreWatch(const StallWatch& w);
   int BadKind();
   int Contended(int err, TimeoutMs budget, int on_timeout);
   int Recover();
@@ -56,6 +74,8 @@ class RobustLock {
   const Segment& seg_;
   Records& records_;
   ErrorLog& log_;
+  std::mutex stall_mutex_;
+  StallWatch stall_[2];
 };
 
 }  // namespace shmq

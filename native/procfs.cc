@@ -125,9 +125,4 @@ int MapsFile(pid_t tid, dev_t dev, ino_t ino) {
   return found ? 1 : read_error ? -1 : 0;
 }
 
-pid_t CurrentTid() {
-  static thread_local pid_t tid = pid_t(syscall(SYS_gettid));
-  return tid;
-}
-
 }  // namespace shmq

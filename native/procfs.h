@@ -22,7 +22,5 @@ int32_t ProcessOfThread(int32_t tid);
 bool ThreadAlive(pid_t tid);
 /** Does thread `tid`'s process map the file (dev, ino)? 1 yes, 0 no, -1 unknown (unreadable). */
 int MapsFile(pid_t tid, dev_t dev, ino_t ino);
-/** The calling thread's kernel id (cached per thread). */
-pid_t CurrentTid();
 
 }  // namespace shmq

@@ -20,6 +20,9 @@ export {
   CodecMismatchError,
   QueueIncompatibleError,
   QueueCorruptError,
+  QueueOwnerError,
+  QueueBusyError,
+  QueueLockStalledError,
   TaskDoneError,
 } from './errors.js';
 export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
