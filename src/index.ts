@@ -24,6 +24,8 @@ export {
   QueueBusyError,
   QueueLockStalledError,
   TaskDoneError,
+  MessageDecodeError,
+  MessagesUndeliveredError,
 } from './errors.js';
 export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
 export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect/index.js';
