@@ -1,6 +1,8 @@
 #include "lock.h"
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -28,19 +30,41 @@ int64_t LockStallMs() {
   return ms;
 }
 
-/** What a thread saw of a lock it could not get: kept across Lock() calls, because sync callers
- *  wait in slices (so that worker.terminate() is honoured) and the stall bound spans many slices.
- *  An observation older than a second belongs to an earlier, unrelated wait. */
-struct StallWatch {
-  const void* lock = nullptr;
-  uint32_t tid = 0;
-  uint64_t progress = 0;
-  int64_t since = 0;
-  int64_t last_seen = 0;
-};
-thread_local StallWatch tls_stall;
+pid_t Gettid() {
+  return pid_t(syscall(SYS_gettid));
+}
 
 }  // namespace
+
+RobustLock::StallWatch RobustLock::LoadWatch(pid_t self) {
+  std::lock_guard<std::mutex> guard(stall_mutex_);
+  StallWatch* slot = &stall_[0];
+  for (StallWatch& w : stall_) {
+    if (w.thread == self) {
+      slot = &w;
+      break;
+    }
+    if (w.last_seen < slot->last_seen) slot = &w;
+  }
+  StallWatch w = *slot;
+  int64_t now = NowMs();
+  // An observation older than a second belongs to an earlier, unrelated wait.
+  if (w.thread != self || now - w.last_seen > 1000) w = StallWatch{self, 0, 0, now, now};
+  return w;
+}
+
+void RobustLock::StoreWatch(const StallWatch& w) {
+  std::lock_guard<std::mutex> guard(stall_mutex_);
+  StallWatch* slot = &stall_[0];
+  for (StallWatch& s : stall_) {
+    if (s.thread == w.thread) {
+      slot = &s;
+      break;
+    }
+    if (s.last_seen < slot->last_seen) slot = &s;
+  }
+  *slot = w;
+}
 
 int InitRobustMutex(pthread_mutex_t* m) {
   pthread_mutexattr_t attr;
@@ -56,7 +80,7 @@ int RobustLock::BadKind() {
   return log_.Corrupt("its lock was overwritten (unknown mutex kind)");
 }
 
-int RobustLock::Contended(int err, TimeoutMs timeout) {
+int RobustLock::Contended(int err, TimeoutMs budget, int on_timeout) {
   pthread_mutex_t& m = seg_.header->mutex;
   // Lock waits are sliced so that a lock word naming a holder that no longer exists (a scribbled
   // word, or a robust list the kernel never processed) is noticed instead of waited on forever.
@@ -69,12 +93,12 @@ int RobustLock::Contended(int err, TimeoutMs timeout) {
   if (err == 0) return kOk;
   if (err == EOWNERDEAD) return Recover();
   // Other errors are reported by the slow path below.
-  Deadline deadline(timeout < 0 ? -1 : std::max<TimeoutMs>(timeout, 100));
+  Deadline deadline(budget);
   // The first slice is short so that a stale lock word is recovered within milliseconds (even by
   // a get/put with timeout 0); later slices grow to kLockSliceMs.
   int64_t slice = kLockFirstSliceMs;
-  StallWatch& stall = tls_stall;
-  if (stall.lock != this || NowMs() - stall.last_seen > 1000) stall = StallWatch{this, 0, 0, NowMs(), NowMs()};
+  const pid_t self = Gettid();
+  StallWatch stall = LoadWatch(self);
   for (;;) {
     timespec abs = MonotonicAfter(deadline.Slice(slice));
     slice = std::min<int64_t>(slice * 4, kLockSliceMs);
@@ -101,17 +125,19 @@ int RobustLock::Contended(int err, TimeoutMs timeout) {
       uint64_t progress = h->head.load(std::memory_order_relaxed) + h->tail.load(std::memory_order_relaxed) +
                           h->puts.load(std::memory_order_relaxed) + h->gets.load(std::memory_order_relaxed);
       stall.last_seen = NowMs();
-      if (tid != stall.tid || progress != stall.progress) {
-        stall.tid = tid;
+      if (tid != stall.holder || progress != stall.progress) {
+        stall.holder = tid;
         stall.progress = progress;
         stall.since = stall.last_seen;
       } else if (stall.last_seen - stall.since >= LockStallMs()) {
-        return log_.Corrupt("its lock has been held by thread " + std::to_string(tid) + " for more than " +
-                            std::to_string(LockStallMs()) +
-                            " ms without any progress (a stopped process, or a corrupt lock word)");
+        StoreWatch(stall);
+        // Not corrupt: after SIGCONT the same handles work and nothing is lost (a live process named
+        // by a scribbled word looks the same, and is reported the same way).
+        return log_.Stalled(ProcessOfThread(int32_t(tid)), int32_t(tid), LockStallMs());
       }
     }
-    if (deadline.expired()) return kTimedOut;
+    StoreWatch(stall);
+    if (deadline.expired()) return on_timeout;
   }
 }
 
@@ -122,7 +148,7 @@ bool RobustLock::HolderGone(uint32_t word) const {
   // Any other value without a holder (e.g. a lone FUTEX_WAITERS bit) is never written by glibc or
   // the kernel and would make every locker wait forever.
   if (tid == 0) return (word & FUTEX_OWNER_DIED) == 0;
-  if (tid == CurrentTid()) return true;  // we never lock recursively, so it is not ours
+  if (tid == Gettid()) return true;  // we never lock recursively, so it is not ours
   if (!ThreadAlive(tid)) return true;
   // A thread that exists but whose process does not map this segment (a recycled id, a scribbled
   // word naming e.g. pid 1, a zombie) cannot hold the lock. Unknown (no permission to read its

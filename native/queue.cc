@@ -1,9 +1,18 @@
 #include "queue.h"
 
 #include <algorithm>
+#include <errno.h>
+#include <time.h>
+
 #include <climits>
 
 namespace shmq {
+
+namespace {
+// How long open tries for the lock to list this process in the attach table: longer than other
+// calls that must not wait (many processes opening at once contend for it), still within 100 ms.
+constexpr int64_t kAttachLockMs = 50;
+}  // namespace
 
 Queue::~Queue() {
   Close();
@@ -11,16 +20,22 @@ Queue::~Queue() {
 
 OpenResult Queue::Open(const std::string& name, OpenMode mode, const CreateOptions& options) {
   OpenResult r = OpenSegment(name, mode, options, &seg_);
-  if (r.status == kOk && !seg_.read_only && lock_.Lock(-1) == kOk) {
+  if (r.status != kOk || seg_.read_only) return r;
+  // The attach lock is what "in use" means (attach.h); the table only lists pids, so a lock held
+  // by a stopped process does not hold up the open: the entry is added by a later stats().
+  AttachTable::HoldAttachLock(seg_.fd);
+  if (lock_.LockWithin(kAttachLockMs) == kOk) {
     attach_.AttachLocked();
     lock_.Unlock();
+  } else {
+    listed_pending_ = true;
   }
   return r;
 }
 
 void Queue::Close() {
   if (!seg_.is_open()) return;
-  if (attach_.attached() && lock_.Lock(1000) == kOk) {
+  if (attach_.attached() && lock_.LockNoWait() == kOk) {
     attach_.DetachLocked();
     lock_.Unlock();
   }
@@ -41,7 +56,9 @@ int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, T
   Deadline deadline(timeout);
   bool first = true;
   for (;;) {
-    int st = lock_.Lock(first ? timeout : deadline.Slice(INT32_MAX));
+    // A call that must not wait (timeout 0) says kBusy when the lock is held (by a stopped
+    // process, say) rather than full or empty, which would be a wrong answer.
+    int st = timeout == 0 ? lock_.LockNoWait() : lock_.Lock(first ? timeout : deadline.Slice(INT32_MAX));
     first = false;
     if (st == kTimedOut) return on_timeout;
     if (st != kOk) return st;
@@ -109,8 +126,7 @@ int64_t Queue::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t*
 }
 
 int64_t Queue::Peek(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens) {
-  int st = lock_.Lock(1000);
-  if (st == kTimedOut) return kEmpty;
+  int st = lock_.LockNoWait();
   if (st != kOk) return st;
   uint64_t cursor = seg_.header->head.load();
   uint32_t got = 0;
@@ -132,24 +148,22 @@ int64_t Queue::Peek(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens
 // Shutdown, joinable tasks, stats.
 
 int Queue::Shutdown(bool immediate) {
-  int st = lock_.Lock(-1);
-  if (st != kOk) return st;
+  // The flag is set without the lock, so that every process sees it at once even while a stopped
+  // process holds the lock: puts check it under the lock, so none is accepted after this store.
   Header* h = seg_.header;
+  uint32_t want = immediate ? kShutdownImmediate : kShutdownGraceful;
   uint32_t prev = h->shutdown.load();
-  h->shutdown.store(std::max(prev, immediate ? kShutdownImmediate : kShutdownGraceful));
-  if (immediate) {
-    // Discard what is left, as Python's shutdown(immediate=True) does, and count each discarded
-    // item as done so that join() returns.
-    uint64_t tail = h->tail.load();
-    uint32_t discarded = h->count.load();
-    h->head.store(tail, std::memory_order_release);
-    h->count.store(0);
-    if (seg_.flags & kQueueFlagJoinable) {
-      uint64_t u = h->unfinished.load();
-      h->unfinished.store(u > discarded ? u - discarded : 0);
-    }
+  while (prev < want && !h->shutdown.compare_exchange_weak(prev, want)) {
   }
-  lock_.Unlock();
+  if (immediate) {
+    int st = lock_.LockNoWait();
+    if (st == kOk) {
+      records_.DiscardLocked();
+      lock_.Unlock();
+    } else if (st == kCorrupt) {
+      return st;
+    }  // else the next get or put that takes the lock discards (Records::DiscardLocked)
+  }
   waiters_.WakeAll(Event::kNotEmpty);
   waiters_.WakeAll(Event::kNotFull);
   waiters_.WakeAll(Event::kAllDone);
@@ -157,16 +171,12 @@ int Queue::Shutdown(bool immediate) {
 }
 
 int Queue::TaskDone() {
-  int st = lock_.Lock(-1);
-  if (st != kOk) return st;
+  // Lock-free (a compare-exchange), so that a stopped lock holder cannot hold it up.
   Header* h = seg_.header;
   uint64_t u = h->unfinished.load();
-  if (u == 0) {
-    lock_.Unlock();
-    return kTaskDoneTooMany;
-  }
-  h->unfinished.store(u - 1);
-  lock_.Unlock();
+  do {
+    if (u == 0) return kTaskDoneTooMany;
+  } while (!h->unfinished.compare_exchange_weak(u, u - 1));
   if (u == 1) waiters_.Signal(Event::kAllDone);
   return kOk;
 }
@@ -185,6 +195,16 @@ int Queue::TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written) 
   if (st != kOk) return st;
   records_.TearLocked(data, len, written);
   return kOk;  // deliberately still locked
+}
+
+int Queue::TestHoldLock(int64_t ms) {
+  int st = lock_.Lock(-1);
+  if (st != kOk) return st;
+  timespec ts{time_t(ms / 1000), long((ms % 1000) * 1000000)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  lock_.Unlock();
+  return kOk;
 }
 #endif
 
@@ -214,12 +234,18 @@ Snapshot Queue::Stats() {
   s.codec = seg_.codec;
   s.file_mode = seg_.file_mode;
   s.file_uid = seg_.file_uid;
-  if (seg_.read_only) {
-    // No lock (we may not have write access to it): copy the table and report the live entries.
-    s.attached = attach_.LiveReadOnly();
-  } else if (lock_.Lock(1000) == kOk) {
+  s.in_use = AttachTable::OthersAttached(seg_.fd);
+  // No lock for a read-only mapping (we may not have write access), nor while the lock is busy:
+  // then the table is copied and its live entries reported, pruning nothing.
+  if (!seg_.read_only && lock_.LockNoWait() == kOk) {
+    if (listed_pending_) {
+      attach_.AttachLocked();
+      listed_pending_ = false;
+    }
     s.attached = attach_.LiveLocked();
     lock_.Unlock();
+  } else {
+    s.attached = attach_.LiveReadOnly();
   }
   return s;
 }

@@ -34,7 +34,10 @@ int Records::TryPushLocked(const uint8_t* data, uint32_t len) {
   Header* h = seg_.header;
   uint8_t* ring = seg_.data;
   const uint64_t capacity = seg_.capacity;
-  if (h->shutdown.load()) return kShutdown;
+  if (uint32_t shutdown = h->shutdown.load()) {
+    if (shutdown == kShutdownImmediate) DiscardLocked();
+    return kShutdown;
+  }
   uint64_t head = h->head.load(), tail = h->tail.load();
   int st = CheckIndices(head, tail);
   if (st != kOk) return st;
@@ -80,6 +83,10 @@ int64_t Records::TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, ui
   int st = CheckIndices(consume ? head : h->head.load(), tail);
   if (st != kOk) return st;
   if (!consume && (head < h->head.load() || head > tail)) return log_.Corrupt("the queue changed while it was read");
+  if (consume && head != tail && h->shutdown.load(std::memory_order_relaxed) == kShutdownImmediate) {
+    DiscardLocked();
+    return kShutdown;
+  }
   for (;;) {
     if (head == tail) return h->shutdown.load() ? kShutdown : kEmpty;
     uint64_t pos = head % capacity;
@@ -148,10 +155,27 @@ uint32_t Records::CountLocked() {
   return c;
 }
 
+void Records::DiscardLocked() {
+  // Discard what is left, as Python's shutdown(immediate=True) does, and count each discarded item
+  // as done so that join() returns. `unfinished` is also changed without the lock (taskDone), so
+  // it is decremented with a compare-exchange.
+  Header* h = seg_.header;
+  uint64_t tail = h->tail.load();
+  uint32_t discarded = h->count.load();
+  h->head.store(tail, std::memory_order_release);
+  h->count.store(0);
+  if (seg_.flags & kQueueFlagJoinable) {
+    uint64_t u = h->unfinished.load();
+    while (!h->unfinished.compare_exchange_weak(u, u > discarded ? u - discarded : 0)) {
+    }
+  }
+}
+
 uint32_t Records::Count() const {
   // Lock-free, so it cannot repair; but every record takes at least 8 bytes, so a scribbled count
   // larger than that is clamped rather than reported as billions of messages.
   const Header* h = seg_.header;
+  if (h->shutdown.load(std::memory_order_acquire) == kShutdownImmediate) return 0;
   uint32_t c = h->count.load(std::memory_order_acquire);
   uint64_t head = h->head.load(std::memory_order_acquire), tail = h->tail.load(std::memory_order_acquire);
   if (head <= tail && tail - head <= seg_.capacity)

@@ -36,7 +36,11 @@ class Records {
   bool ReadyLocked(Event event, uint32_t needed);
   /** The same, lock-free and approximate: a hint for the spin before a wait. */
   bool ReadyHint(Event event, uint32_t needed) const;
-  /** Lock-free message count, clamped to what the used bytes can hold. */
+  /** After shutdown(immediate): drops every message (each counted as done for join()). Done by
+   *  Shutdown() when it gets the lock at once, else by the next get or put that takes it. */
+  void DiscardLocked();
+  /** Lock-free message count, clamped to what the used bytes can hold (0 after an immediate
+   *  shutdown, whose discard may still be pending). */
   uint32_t Count() const;
 #ifdef SHM_QUEUE_TEST_HOOKS
   /** TEST ONLY: writes a record header for `len` bytes plus the first `written` payload bytes at

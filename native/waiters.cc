@@ -48,7 +48,12 @@ int Waiters::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::at
   Deadline deadline(timeout);
   if (timeout != 0) {
     int st = Spin(event, needed, cancel);
-    if (st != kNoVerdict) return st;
+    if (st == kCancelled) return st;
+    // A sync caller retries its operation under the lock anyway: the hint is enough. The waiter
+    // thread (the one that passes `cancel`) confirms it under the lock before reporting: while a
+    // stopped process holds the lock, it then sleeps in the lock wait instead of reporting an event
+    // that no operation can act on (JS would retry, get kBusy, and ask again, in a loop).
+    if (st == kOk && cancel == nullptr) return kOk;
   }
   Words w = WordsOf(event);
   w.waiters->fetch_add(1);

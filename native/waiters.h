@@ -59,8 +59,8 @@ class Waiters {
         return {&h->all_done_seq, &h->all_done_waiters};
     }
   }
-  /** Polls the lock-free hint for up to the adaptive budget: kOk when it turned true, kCancelled,
-   *  or 1 (no verdict yet: go to sleep). */
+  /** Polls the lock-free hint for up to the adaptive budget (it learns from whether the hint
+   *  turned true): kOk (the hint holds), kCancelled, or 1 (no verdict: sleep). */
   int Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel);
 
   const Segment& seg_;
