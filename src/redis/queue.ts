@@ -76,8 +76,9 @@ export const DEFAULT_VISIBILITY_TIMEOUT = 30_000;
 const BLOCK_SLICE_MS = 1000;
 /** Longest a waiting put or join sleeps between looks when no wake-up message arrives. */
 const POLL_MS = 500;
-/** Most messages one put script carries. */
+/** Most messages, and bytes (unless one message is larger), one put script call carries. */
 const PUT_CHUNK = 1000;
+const PUT_CHUNK_BYTES = 4 << 20;
 const MAX_BATCH = 1 << 20;
 const BUILTIN_CODECS: readonly string[] = ['msgpack', 'v8', 'json', 'string', 'raw'];
 
@@ -184,7 +185,7 @@ function requireRedis(options: Record<string, unknown>): RedisConnection {
 function notFound(name: string, unlinked = false): QueueNotFoundError {
   return new QueueNotFoundError(
     unlinked
-      ? `queue '${name}' no longer exists on this Redis (it was unlinked); create it again with RedisQueue.create('${name}', { redis })`
+      ? `queue '${name}' no longer exists on this Redis (it was unlinked, or the server lost its data); create it again with RedisQueue.create('${name}', { redis })`
       : `queue '${name}' does not exist on this Redis; create it first with RedisQueue.create('${name}', { redis })`,
   );
 }
@@ -479,7 +480,15 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   async #putSome(list: Buffer[], from: number): Promise<number> {
     let done = 0;
     while (from + done < list.length) {
-      const chunk = list.slice(from + done, from + done + PUT_CHUNK);
+      const start = from + done;
+      let end = start;
+      for (
+        let bytes = 0;
+        end < list.length && end - start < PUT_CHUNK && (end === start || bytes < PUT_CHUNK_BYTES);
+        end++
+      )
+        bytes += (list[end] as Buffer).length;
+      const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
       const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream, this.#keys.full], chunk));
       if (n === ScriptStatus.Shutdown)
         throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);

@@ -125,7 +125,8 @@ if not m[1] then return ${ScriptStatus.NotFound} end
 if m[1] ~= 'none' then return ${ScriptStatus.Shutdown} end
 local n = #ARGV
 local maxsize = tonumber(m[2])
-if maxsize > 0 then
+if maxsize > 0 and redis.call('XLEN', KEYS[2]) + n > maxsize then
+  -- Only near the limit is the exact count needed (waiting = XLEN - pending <= XLEN).
   local room = maxsize - queued(KEYS[2])
   if room < n then n = room end
   if n <= 0 then
