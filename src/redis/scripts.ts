@@ -130,7 +130,7 @@ if maxsize > 0 and redis.call('XLEN', KEYS[2]) + n > maxsize then
   local room = maxsize - queued(KEYS[2])
   if room < n then n = room end
   if n <= 0 then
-    redis.call('SET', KEYS[3], '1', 'PX', 10000)
+    redis.call('SET', KEYS[3], '1', 'PX', 2000)
     return 0
   end
 end
@@ -198,15 +198,43 @@ export const ACK = script(
   'ack',
   3,
   `
+local n = #ARGV - 2
+local held = {}
+if n <= 4 then
+  for i = 3, #ARGV do
+    if #redis.call('XPENDING', KEYS[2], 'g', ARGV[i], ARGV[i], 1, ARGV[1]) == 1 then held[ARGV[i]] = true end
+  end
+else
+  -- One range query for the whole batch: this consumer's pending entries between its lowest and
+  -- highest id (ids compare as ms, then sequence).
+  local function parse(id)
+    local dash = string.find(id, '-', 1, true)
+    return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+  end
+  local lo, hi = ARGV[3], ARGV[3]
+  local lms, lseq = parse(lo)
+  local hms, hseq = lms, lseq
+  for i = 4, #ARGV do
+    local ms, seq = parse(ARGV[i])
+    if ms < lms or (ms == lms and seq < lseq) then lo, lms, lseq = ARGV[i], ms, seq end
+    if ms > hms or (ms == hms and seq > hseq) then hi, hms, hseq = ARGV[i], ms, seq end
+  end
+  local limit = n + 10000
+  local p = redis.call('XPENDING', KEYS[2], 'g', lo, hi, limit, ARGV[1])
+  if #p >= limit then
+    for i = 3, #ARGV do
+      if #redis.call('XPENDING', KEYS[2], 'g', ARGV[i], ARGV[i], 1, ARGV[1]) == 1 then held[ARGV[i]] = true end
+    end
+  else
+    for _, e in ipairs(p) do held[e[1]] = true end
+  end
+end
 local res = {}
-local acked = 0
+local owned = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
-  local p = redis.call('XPENDING', KEYS[2], 'g', id, id, 1, ARGV[1])
-  if #p == 1 then
-    redis.call('XACK', KEYS[2], 'g', id)
-    redis.call('XDEL', KEYS[2], id)
-    acked = acked + 1
+  if held[id] then
+    owned[#owned + 1] = id
     res[#res + 1] = 1
   elseif #redis.call('XRANGE', KEYS[2], id, id) == 0 then
     res[#res + 1] = 2
@@ -214,8 +242,13 @@ for i = 3, #ARGV do
     res[#res + 1] = 0
   end
 end
-if acked > 0 then
-  redis.call('HINCRBY', KEYS[1], 'gets', acked)
+for i = 1, #owned, 1000 do
+  local chunk = {unpack(owned, i, math.min(i + 999, #owned))}
+  redis.call('XACK', KEYS[2], 'g', unpack(chunk))
+  redis.call('XDEL', KEYS[2], unpack(chunk))
+end
+if #owned > 0 then
+  redis.call('HINCRBY', KEYS[1], 'gets', #owned)
   if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[2], 'room') end
 end
 return res`,

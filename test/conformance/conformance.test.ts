@@ -123,7 +123,7 @@ for (const backend of [shmBackend, redisBackend] as Backend[]) {
         name,
       );
       expect(aborted).toMatchObject({ get: 'AbortError', pre: 'AbortError', put: 'AbortError', size: 1 });
-      expect((aborted as { waited: number }).waited).toBeLessThan(1000);
+      expect((aborted as { waited: number }).waited).toBeLessThan(800); // below the 1 s slice of a blocked Redis read: CLIENT UNBLOCK
       expect(
         await run(
           `const q = await open(ARGS);
