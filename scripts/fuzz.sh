@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run fuzz [-- SECONDS]: builds native/fuzz/fuzz_ring.cc with libFuzzer + ASan + UBSan and runs
+# npm run fuzz [-- SECONDS]: builds native/fuzz/fuzz_queue.cc (the Node-free core, native/*.cc) with libFuzzer + ASan + UBSan and runs
 # it for SECONDS (default 120, or FUZZ_SECONDS). Installs clang from Debian when it is missing.
 # Corpus and crash artifacts go to .fuzz/ (git-ignored). Exit status != 0 on any finding.
 set -euo pipefail
@@ -13,7 +13,7 @@ if ! command -v "$CXX" >/dev/null 2>&1; then
 fi
 mkdir -p .fuzz/corpus .fuzz/artifacts
 "$CXX" -std=c++17 -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  native/ring.cc native/fuzz/fuzz_ring.cc -o .fuzz/fuzz_ring -lrt -lpthread
+  native/*.cc native/fuzz/fuzz_queue.cc -o .fuzz/fuzz_queue -lrt -lpthread
 # Seeds: open and do a bit of everything; patch the indices, the lock word and a record length.
 printf '\x02\x03\x10\x00\x04\x00\x01\x05\x08\x06\x08\x07\x08' > .fuzz/corpus/seed-ops
 printf '\x00\xc0\x00\x08\xf0\xff\xff\xff\xff\xff\xff\xff\x02\x04\x00\x01\x07' > .fuzz/corpus/seed-head
@@ -21,5 +21,5 @@ printf '\x00\x80\x00\x04\x00\x00\x00\x80\x02\x03\x08\x00\x07\x08' > .fuzz/corpus
 printf '\x00\x08\x06\x04\xff\xff\x00\x00\x02\x04\x00\x10\x05\x10\x07' > .fuzz/corpus/seed-record
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-exec .fuzz/fuzz_ring -max_total_time="$SECONDS_TO_RUN" -timeout=20 -rss_limit_mb=2048 -max_len=512 \
+exec .fuzz/fuzz_queue -max_total_time="$SECONDS_TO_RUN" -timeout=20 -rss_limit_mb=2048 -max_len=512 \
   -artifact_prefix=.fuzz/artifacts/ -print_final_stats=1 .fuzz/corpus

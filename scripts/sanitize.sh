@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # npm run test:sanitize [-- vitest args]: builds an ASan+UBSan addon into .sanitize/ and runs the
-# native-heavy tests against it (SHM_QUEUE_ADDON points dist/binding.js at it; child processes
+# native-heavy tests against it (SHM_QUEUE_ADDON points dist/native/loader.js at it; child processes
 # inherit it). Node itself is not instrumented, so libasan is LD_PRELOADed and LeakSanitizer is
 # off (detect_leaks=0): it would report V8's and Node's own allocations that live until exit.
 # Any ASan or UBSan report aborts the process and fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
+# With the test hooks (-DSHM_QUEUE_TEST_HOOKS): the crash tests that kill a lock holder run on this build too.
+CXX_FLAGS="-DSHM_QUEUE_TEST_HOOKS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
 addon="$(bash scripts/variant-build.sh .sanitize "$CXX_FLAGS" "-fsanitize=address,undefined")"
 npm run build:ts >/dev/null
 asan="$(${CC:-gcc} -print-file-name=libasan.so)"
@@ -23,7 +24,7 @@ if [ "$#" -eq 0 ]; then
   # Every test file that loads the addon (the tarball, type, loader and bench files build or load
   # their own binaries, and codecs.test.ts is pure JavaScript).
   set -- test/api.test.ts test/multiprocess.test.ts test/async.test.ts test/property.test.ts test/crash.test.ts \
-    test/corruption.test.ts test/permissions.test.ts test/inspect.test.ts test/cli.test.ts \
+    test/corruption.test.ts test/native-addon.test.ts test/permissions.test.ts test/inspect.test.ts test/cli.test.ts \
     -t '^(?!timeouts timeout: 0 never waits)'
 fi
 exec npx --no-install vitest run "$@"

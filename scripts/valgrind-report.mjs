@@ -12,14 +12,14 @@ for (const raw of log.split('\n')) {
   } else if (current) {
     current.push(line);
   } else if (
-    !/^(Memcheck|Copyright|Using Valgrind|Command|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|Rerun with|To see them|in use at exit|total heap usage|   (definitely|indirectly|possibly) lost|   still reachable|        suppressed|\s+of which reachable)/.test(
+    !/^(Memcheck|Copyright|Using Valgrind|Command|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|Rerun with|To see them|in use at exit|total heap usage| {3}(definitely|indirectly|possibly) lost| {3}still reachable| {8}suppressed|\s+of which reachable)/.test(
       line,
     )
   ) {
     current = [line];
   }
 }
-const ours = records.filter((r) => r.some((l) => /shm_queue\.node|ring\.cc|addon\.cc/.test(l)));
+const ours = records.filter((r) => r.some((l) => /shm_queue\.node|native\//.test(l)));
 const summary = /ERROR SUMMARY: (\d+) errors/.exec(log);
 const definite = /definitely lost: ([\d,]+) bytes in ([\d,]+) blocks/.exec(log);
 console.log(

@@ -2,7 +2,7 @@
 # npm run test:valgrind: runs scripts/valgrind-smoke.mjs under valgrind memcheck against a -g -O1
 # build of the addon (.valgrind/). Node and V8 are not ours: their reports (JIT code, intentional
 # leaks at exit) are ignored. The run fails if any error or definite leak has a frame in our addon
-# (shm_queue.node: native/ring.cc, native/addon.cc).
+# (shm_queue.node, built from native/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "test:valgrind: valgrind is not installed (apt-get install -y valgrind)" >&2; exit 2; }

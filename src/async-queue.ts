@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { ShutdownOptions, WaitOptions } from './queue.js';
+import type { ShutdownOptions, WaitOptions } from './types.js';
 
 /** A value, or a promise of it: what a member of {@link AsyncQueue} returns. Always `await` it. */
 export type Awaitable<T> = T | Promise<T>;

@@ -4,11 +4,11 @@
  *
  * @packageDocumentation
  */
-export { Queue, JoinableQueue, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_CAPACITY, MAX_MAXSIZE } from './queue.js';
-export type { CreateOptions, OpenOptions, SyncWaitOptions, WaitOptions, ShutdownOptions, QueueStats } from './queue.js';
+export { Queue, JoinableQueue, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_CAPACITY, MAX_MAXSIZE } from './queue/index.js';
+export type { CreateOptions, OpenOptions, SyncWaitOptions, WaitOptions, ShutdownOptions, QueueStats } from './types.js';
 export type { AsyncQueue, AsyncJoinableQueue, AsyncQueueStats, Awaitable } from './async-queue.js';
-export { resolveCodec, CODEC_NAMES } from './codecs.js';
-export type { Codec, CodecName } from './codecs.js';
+export { resolveCodec, CODEC_NAMES } from './codecs/index.js';
+export type { Codec, CodecName } from './codecs/index.js';
 export {
   ShmQueueError,
   QueueFullError,
@@ -22,9 +22,11 @@ export {
   QueueIncompatibleError,
   QueueCorruptError,
   TaskDoneError,
+  MessageDecodeError,
+  MessagesUndeliveredError,
 } from './errors.js';
 export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
-export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect.js';
+export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect/index.js';
 export type {
   QueueInspection,
   QueueListEntry,
@@ -35,4 +37,4 @@ export type {
   PeekOptions,
   PeekResult,
   PeekedMessage,
-} from './inspect.js';
+} from './inspect/index.js';

@@ -5,13 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Queue } from '../src/index.js';
 // @ts-expect-error plain ESM helper shared with `npm run torture`
 import { runStorm, summaryLine } from '../scripts/storm.mjs';
 import { DIST, collect, lineReader, uniqueName } from './helpers.js';
 
-const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/binding.js', import.meta.url))).href;
+const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/native/index.js', import.meta.url))).href;
 const MIB = 1 << 20;
 /** Set by `npm run test:sanitize`: instrumented child processes start ~10x slower; scale down. */
 const SLOW = process.env['SHM_QUEUE_TEST_SLOW'] === '1';
@@ -23,14 +23,15 @@ afterAll(() => {
     if (entry.startsWith(`.storm-backup-${process.pid}-`)) rmSync(`/dev/shm/${entry}`, { force: true });
 });
 
-/** Like spawnNode, with the test hooks enabled and the raw addon in scope as `addon`. */
+/** Like spawnNode, on the test-hook build of the addon (see test/global-setup.ts) with the hooks
+ *  enabled, and the raw addon in scope as `addon`. */
 function spawnHooked(code: string, args: unknown, stdin = false): ChildProcess {
   const source =
     `import * as shm from ${JSON.stringify(DIST)};\nimport { addon } from ${JSON.stringify(BINDING)};\n` +
     `const { Queue } = shm;\nconst ARGS = ${JSON.stringify(args)};\n${code}`;
   return spawn(process.execPath, ['--input-type=module', '-e', source], {
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SHM_QUEUE_TEST_HOOKS: '1' },
+    env: { ...process.env, SHM_QUEUE_ADDON: inject('hookAddon'), SHM_QUEUE_TEST_HOOKS: '1' },
   });
 }
 

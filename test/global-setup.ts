@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 
 /** Queue names of every test start with `vt-<pid of the vitest process>-`. Several vitest runs
@@ -9,6 +11,8 @@ const RUN_PREFIX = `vt-${process.pid}-`;
 declare module 'vitest' {
   export interface ProvidedContext {
     testPrefix: string;
+    /** Path of an addon built with -DSHM_QUEUE_TEST_HOOKS (testLockAndTear), for SHM_QUEUE_ADDON. */
+    hookAddon: string;
   }
 }
 
@@ -39,8 +43,24 @@ function removeSegments(select: (queueName: string) => boolean): string[] {
   return removed;
 }
 
+/** The test-hook build: `npm run test:sanitize` brings its own (ASan + hooks) in SHM_QUEUE_ADDON;
+ *  otherwise scripts/variant-build.sh builds .test-hooks/ once and reuses it while native/ and
+ *  binding.gyp are unchanged. The shipped build (build/Release) never has the hooks. */
+function hookAddon(): string {
+  const given = process.env['SHM_QUEUE_ADDON'];
+  if (given) return given;
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const out = execFileSync('bash', ['scripts/variant-build.sh', '.test-hooks', '-DSHM_QUEUE_TEST_HOOKS', ''], {
+    cwd: repo,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return out.trim().split('\n').pop() as string;
+}
+
 export function setup(project: TestProject): void {
   project.provide('testPrefix', RUN_PREFIX);
+  project.provide('hookAddon', hookAddon());
   // Leftovers of earlier runs that died (their runner pid is the second field of the name).
   removeSegments((name) => {
     const runner = Number(name.split('-')[1]);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Queue, JoinableQueue, inspectQueue, listQueues, peekQueue, segmentPath, type Codec } from '../src/index.js';
 import { uniqueName } from './helpers.js';
 
-// Offsets in the segment header (native/ring.h `Header`), for tests that scribble on it.
+// Offsets in the segment header (native/layout.h `Header`, pinned by static_asserts), for tests that scribble on it.
 const OFFSET_CAPACITY = 24;
 const OFFSET_ATTACHED = 464;
 const SLOT_SIZE = 16; // { i32 pid, u32 handles, u64 start_time }

@@ -34,7 +34,7 @@ export type { RedisQueueStats } from './stats.js';
 export { listRedisQueues, inspectRedisQueue, peekRedisQueue } from './inspect.js';
 export type { RedisListOptions, RedisPeekOptions, RedisPeekResult, RedisPeekedMessage } from './inspect.js';
 export type { AsyncQueue, AsyncJoinableQueue, AsyncQueueStats, Awaitable } from '../async-queue.js';
-export type { WaitOptions, ShutdownOptions } from '../queue.js';
+export type { WaitOptions, ShutdownOptions } from '../types.js';
 export {
   ShmQueueError,
   QueueFullError,
@@ -50,5 +50,5 @@ export {
   TaskDoneError,
 } from '../errors.js';
 export type { ShmQueueErrorCode } from '../errors.js';
-export { CODEC_NAMES } from '../codecs.js';
-export type { Codec, CodecName } from '../codecs.js';
+export { CODEC_NAMES } from '../codecs/index.js';
+export type { Codec, CodecName } from '../codecs/index.js';

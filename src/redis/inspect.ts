@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { resolveCodec, type Codec, type CodecName } from '../codecs.js';
+import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { CodecMismatchError, QueueNotFoundError } from '../errors.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
 import { connect, masters, type RedisClient, type RedisConnection } from './client.js';

@@ -20,10 +20,12 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { AsyncJoinableQueue, AsyncQueue } from '../async-queue.js';
-import { resolveCodec, type Codec, type CodecName } from '../codecs.js';
+import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
 import {
   CodecMismatchError,
+  MessageDecodeError,
   MessageTooLargeError,
+  MessagesUndeliveredError,
   QueueClosedError,
   QueueEmptyError,
   QueueExistsError,
@@ -35,7 +37,7 @@ import {
   invalidArgType,
   invalidArgValue,
 } from '../errors.js';
-import type { ShutdownOptions, WaitOptions } from '../queue.js';
+import type { ShutdownOptions, WaitOptions } from '../types.js';
 import { validateInteger, validateName, validateOptions, validateSignal, validateTimeout } from '../validate.js';
 import { connect, isCluster, nodeConnection, subscriber, type RedisClient, type RedisConnection } from './client.js';
 import { Fifo } from './fifo.js';
@@ -159,8 +161,11 @@ interface Delivery {
   deliveries: number;
 }
 
-/** A received message handed out later: its value, or why it could not be decoded. */
-type Carried<T> = { value: T } | { error: unknown };
+/**
+ * A received (acknowledged) message not yet handed out: its bytes, to put it back on close, and
+ * its value or why it could not be decoded.
+ */
+type Carried<T> = { bytes: Buffer } & ({ value: T } | { error: unknown });
 
 interface Opened<T> {
   name: string;
@@ -316,6 +321,8 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   readonly maxDeliveries: number;
   /** The consumer name of this handle in the stream's consumer group. */
   readonly consumer: string;
+  /** `true` for a {@link RedisJoinableQueue}. */
+  readonly joinable: boolean;
 
   readonly #codec: Codec<T>;
   readonly #keys: QueueKeys;
@@ -348,6 +355,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     this.maxMessageSize = Number(o.meta['maxmsg']);
     this.visibilityTimeout = Number(o.meta['vis']);
     this.maxDeliveries = Number(o.meta['maxdel']);
+    this.joinable = o.meta['kind'] === 'joinable';
     this.consumer = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
   }
 
@@ -523,7 +531,15 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       if (this.#carry.length > 0) return this.#acked(this.#takeCarried());
       const [d] = await this.#receive(1, timeout, signal, true);
       const delivery = d as Delivery;
-      return this.#message(this.#codec.decode(delivery.payload), delivery);
+      let value: T;
+      try {
+        value = this.#codec.decode(delivery.payload);
+      } catch (cause) {
+        // Undecodable: redelivering it would fail again. It leaves the queue; the error carries it.
+        await this.#ack([delivery]);
+        throw this.#decodeError(delivery.payload, cause);
+      }
+      return this.#message(value, delivery);
     }
     if (this.#carry.length === 0) {
       const deliveries = await this.#receive(1, timeout, signal, false);
@@ -810,15 +826,29 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     return Object.freeze({ value, id: '', deliveries: 1, ack: yes, nack: () => Promise.resolve(false) });
   }
 
-  /** Decodes acknowledged messages into #carry, in order; a decode failure is carried as its error. */
+  /**
+   * Decodes acknowledged messages into #carry, in order. A message the codec cannot decode is
+   * carried as a MessageDecodeError (with its bytes): the get that reaches it throws it, and the
+   * messages after it wait for the next gets of this handle (close() puts them back).
+   */
   #decodeInto(got: Delivery[]): void {
     for (const d of got) {
       try {
-        this.#carry.push({ value: this.#codec.decode(d.payload) });
-      } catch (error) {
-        this.#carry.push({ error });
+        this.#carry.push({ bytes: d.payload, value: this.#codec.decode(d.payload) });
+      } catch (cause) {
+        this.#carry.push({ bytes: d.payload, error: this.#decodeError(d.payload, cause) });
       }
     }
+  }
+
+  #decodeError(bytes: Buffer, cause: unknown): MessageDecodeError {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    return new MessageDecodeError(
+      `a message of ${bytes.length} bytes taken from queue '${this.name}' could not be decoded by codec '${this.codec}' (${why}); it is no longer in the queue: error.bytes holds it`,
+      Buffer.from(bytes),
+      this.codec,
+      cause,
+    );
   }
 
   #takeCarried(): T {
@@ -830,11 +860,14 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   // -------------------------------------------------------------------------------------------
   // Inspecting, shutting down, closing.
 
-  /** Messages waiting for a consumer, across all processes (delivered, unacknowledged ones excluded). */
+  /**
+   * Messages waiting for a consumer, across all processes (delivered, unacknowledged ones
+   * excluded), plus those this handle received and holds for its next gets (see getMany).
+   */
   async qsize(): Promise<number> {
     const n = Number(await this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []));
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
-    return n;
+    return n + this.#carry.length;
   }
 
   /** `true` when no message waits for a consumer. */
@@ -891,6 +924,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const conn = this.#conn;
     if (!conn) return;
     await this.#unblock();
+    const undelivered = this.#carry.length > 0 ? await this.#putBack() : null;
     this.#conn = null;
     const error = this.#closedError();
     this.#gets.rejectAll(error);
@@ -905,6 +939,35 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     this.#resetBlocker();
     disconnectQuietly(conn);
     this.#sub = null;
+    if (undelivered) {
+      throw new MessagesUndeliveredError(
+        `closing queue '${this.name}': ${undelivered.messages.length} message(s) this handle had taken out could not be put back (${(undelivered.cause as Error)?.message ?? String(undelivered.cause)}); error.messages holds their bytes`,
+        undelivered.messages,
+        undelivered.putBack,
+        undelivered.cause,
+      );
+    }
+  }
+
+  /**
+   * Puts the messages this handle holds (received, not handed out) back at the tail of the queue,
+   * without waiting; on a joinable queue each put-back is marked done once, so that it still counts
+   * once. Returns what could not be put back.
+   */
+  async #putBack(): Promise<{ messages: Buffer[]; putBack: number; cause: unknown } | null> {
+    const list = this.#carry.map((c) => c.bytes);
+    this.#carry = [];
+    let putBack = 0;
+    let cause: unknown = null;
+    try {
+      putBack = await this.#putSome(list, 0);
+      if (putBack < list.length) cause = new QueueFullError(`queue '${this.name}' is full`, putBack);
+      if (this.joinable)
+        for (let i = 0; i < putBack; i++) await this.#run(TASK_DONE, [this.#keys.meta], [this.#keys.channel]);
+    } catch (error) {
+      cause = error;
+    }
+    return cause === null ? null : { messages: list.slice(putBack), putBack, cause };
   }
 
   /** Same as {@link RedisQueue.close}, for `await using`. */

@@ -215,6 +215,35 @@ for (const backend of [shmBackend, redisBackend] as Backend[]) {
       });
     });
 
+    it('a message the codec cannot decode: MessageDecodeError with its bytes; the rest of its batch is held, then put back by close()', async () => {
+      const name = uniqueName(`c-${backend.id}`);
+      const picky = `{ name: 'picky', encode: (s) => Buffer.from(String(s)), decode: (b) => { const s = Buffer.from(b).toString(); if (s === 'bad') throw new Error('refused'); return s; } }`;
+      await run(
+        `const q = await create(ARGS, { codec: ${picky} }); await q.putMany(['ok1', 'bad', 'ok2', 'ok3']); console.log('1'); await q.close();`,
+        name,
+      );
+      const first = await run(
+        `const q = await open(ARGS, { codec: ${picky} });
+         const a = await q.getMany(10);
+         let e; try { await q.get(); } catch (err) { e = { code: err.code, name: err.name, bytes: Buffer.from(err.bytes).toString(), codec: err.codec }; }
+         const held = await q.qsize();
+         await q.close();
+         console.log(JSON.stringify({ a, e, held }));`,
+        name,
+      );
+      expect(first).toEqual({
+        a: ['ok1'],
+        e: { code: 'ERR_MESSAGE_DECODE', name: 'MessageDecodeError', bytes: 'bad', codec: 'picky' },
+        held: 2,
+      });
+      expect(
+        await run(
+          `const q = await open(ARGS, { codec: ${picky} }); console.log(JSON.stringify(await q.getMany(10))); await q.close();`,
+          name,
+        ),
+      ).toEqual(['ok2', 'ok3']);
+    });
+
     it('shutdown from one process: consumers in others drain and their for-await loops end; puts fail; immediate discards', async () => {
       const name = uniqueName(`c-${backend.id}`);
       const other = uniqueName(`c-${backend.id}`);

@@ -1,4 +1,4 @@
-// libFuzzer target for the native core's validation and record parsing (npm run fuzz).
+// libFuzzer target for the native core (native/*.cc, no Node)'s validation and record parsing (npm run fuzz).
 //
 // Each input builds a segment image from a valid template (a queue with a few records), applies
 // the input's patches to it (header, lock, indices, records: anything), writes it to a real POSIX
@@ -29,7 +29,8 @@
 #include <string>
 #include <vector>
 
-#include "../ring.h"
+#include "../names.h"
+#include "../queue.h"
 
 namespace {
 
@@ -56,28 +57,28 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   setenv("SHM_QUEUE_LOCK_STALL_MS", "20", 1);
   g_name = "fuzz-" + std::to_string(getpid());
   std::string tmpl = "fuzz-tmpl-" + std::to_string(getpid());
-  shmq::Ring ring;
+  shmq::Queue queue;
   shmq::CreateOptions opts;
   opts.capacity = 256;
   opts.codec = "raw";
-  shmq::Ring::Unlink(tmpl);
-  if (ring.Open(tmpl, shmq::OpenMode::kCreate, opts).status != shmq::kOk) abort();
+  shmq::Queue::Unlink(tmpl);
+  if (queue.Open(tmpl, shmq::OpenMode::kCreate, opts).status != shmq::kOk) abort();
   uint8_t msg[64];
   for (int i = 0; i < 5; i++) {
     memset(msg, 'a' + i, sizeof msg);
-    ring.Push(msg, uint32_t(10 + i * 9), 0);
+    queue.Push(msg, uint32_t(10 + i * 9), 0);
   }
   uint8_t out[64];
-  ring.Shift(out, sizeof out, 0);  // move head off 0
-  ring.Push(msg, 40, 0);           // wraps
-  ring.Close();
-  int fd = shm_open(shmq::Ring::ShmPath(tmpl).c_str(), O_RDONLY, 0);
+  queue.Shift(out, sizeof out, 0);  // move head off 0
+  queue.Push(msg, 40, 0);           // wraps
+  queue.Close();
+  int fd = shm_open(shmq::ShmName(tmpl).c_str(), O_RDONLY, 0);
   if (fd < 0) abort();
   g_template.resize(sizeof(shmq::Header) + 256);
   if (pread(fd, g_template.data(), g_template.size(), 0) != ssize_t(g_template.size())) abort();
   close(fd);
-  shmq::Ring::Unlink(tmpl);
-  atexit([] { shmq::Ring::Unlink(g_name); });
+  shmq::Queue::Unlink(tmpl);
+  atexit([] { shmq::Queue::Unlink(g_name); });
   return 0;
 }
 
@@ -85,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Reader in{data, size};
   std::vector<uint8_t> image = g_template;
   size_t file_size = image.size();
-  shmq::Ring ring;
+  shmq::Queue queue;
   bool opened = false;
   int fd = -1;
   std::vector<uint8_t> buf(70000);
@@ -117,13 +118,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case 2: {
         if (opened) break;
-        std::string path = shmq::Ring::ShmPath(g_name);
+        std::string path = shmq::ShmName(g_name);
         shm_unlink(path.c_str());
         fd = shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
         if (fd < 0) abort();
         if (ftruncate(fd, off_t(file_size)) != 0) abort();
         if (pwrite(fd, image.data(), std::min(file_size, image.size()), 0) < 0) abort();
-        shmq::OpenResult r = ring.Open(g_name, shmq::OpenMode::kOpen, shmq::CreateOptions{});
+        shmq::OpenResult r = queue.Open(g_name, shmq::OpenMode::kOpen, shmq::CreateOptions{});
         opened = r.status == shmq::kOk;
         if (!opened) {
           close(fd);
@@ -136,49 +137,49 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 3: {
         uint16_t len;
         if (!in.Take(&len, 2) || !opened) break;
-        ring.Push(buf.data(), len, 0);
+        queue.Push(buf.data(), len, 0);
         break;
       }
       case 4: {
         uint16_t cap;
         if (!in.Take(&cap, 2) || !opened) break;
-        ring.Shift(buf.data(), cap, 0);
+        queue.Shift(buf.data(), cap, 0);
         break;
       }
       case 5: {
         uint8_t max;
         if (!in.Take(&max, 1) || !opened) break;
-        ring.ShiftMany(buf.data(), 4096, max, lens.data(), 0);
+        queue.ShiftMany(buf.data(), 4096, max, lens.data(), 0);
         break;
       }
       case 6: {
         uint8_t max;
         if (!in.Take(&max, 1) || !opened) break;
-        ring.Peek(buf.data(), 4096, max, lens.data());
+        queue.Peek(buf.data(), 4096, max, lens.data());
         break;
       }
       case 7:
-        if (opened) ring.Verify();
+        if (opened) queue.Verify();
         break;
       case 8:
         if (opened) {
-          shmq::Snapshot s = ring.Stats();
+          shmq::Snapshot s = queue.Stats();
           (void)s;
-          (void)ring.Count();
+          (void)queue.Count();
         }
         break;
       case 9: {
         uint8_t ev;
         if (!in.Take(&ev, 1) || !opened) break;
-        ring.Wait(static_cast<shmq::Event>(ev % 3), ev, 0, nullptr);
+        queue.Wait(static_cast<shmq::Event>(ev % 3), ev, 0, nullptr);
         break;
       }
     }
   }
   if (opened) {
-    ring.Close();
+    queue.Close();
     close(fd);
-    shm_unlink(shmq::Ring::ShmPath(g_name).c_str());
+    shm_unlink(shmq::ShmName(g_name).c_str());
   }
   return 0;
 }

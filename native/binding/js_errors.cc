@@ -1,0 +1,42 @@
+#include "js_errors.h"
+
+#include <string.h>
+
+#include "../names.h"
+
+namespace shmq_binding {
+
+std::string ErrnoCode(int err) {
+  const char* code = nullptr;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  code = strerrordesc_np(err) ? strerrorname_np(err) : nullptr;
+#endif
+  return code ? code : ("E" + std::to_string(err));
+}
+
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& path) {
+  std::string code = ErrnoCode(err);
+  std::string msg = code + ": " + strerror(err) + ", " + syscall + " '" + path + "'";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", code);
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", syscall);
+  e.Set("path", path);
+  return e;
+}
+
+Napi::Error CodeError(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", code);
+  return e;
+}
+
+Napi::Error OpenError(Napi::Env env, const shmq::OpenResult& r, const std::string& name) {
+  if (r.status == shmq::kSystemError) return ErrnoError(env, r.sys.syscall, r.sys.err, shmq::ShmPath(name));
+  Napi::Error e =
+      CodeError(env, r.status == shmq::kCorrupt ? "ERR_QUEUE_CORRUPT" : "ERR_QUEUE_INCOMPATIBLE", r.message);
+  e.Set("reason", shmq::ReasonName(r.reason));
+  return e;
+}
+
+}  // namespace shmq_binding

@@ -1,0 +1,56 @@
+// The per-handle waiter thread: sleeps on the queue's futex words for the events JS armed and
+// reports each one once through a ThreadSafeFunction (DESIGN.md §6: never the libuv threadpool).
+//
+// Threading rules: the thread only calls Queue::Wait/WakeAll and the TSFN's NonBlockingCall; it
+// never touches napi values and never throws. Stop() joins it, and must run before the Queue is
+// unmapped (glibc BZ 14485: never unmap while a thread may be in unlock).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "../queue.h"
+#include "napi.h"
+
+namespace shmq_binding {
+
+/** Event bits of `armed`, indexed by shmq::Event (kNotEmpty, kNotFull, kAllDone). */
+constexpr uint32_t kEventBits[] = {1, 2, 4};
+
+/** Data passed from the waiter thread to JS: which event fired and with what status. */
+struct EventReport {
+  uint32_t event;
+  int32_t status;
+};
+
+void CallJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, EventReport* report);
+using WakeFn = Napi::TypedThreadSafeFunction<std::nullptr_t, EventReport, CallJs>;
+
+/** Waiter-thread state. Shared with the TSFN finalizer, which may run after its handle is gone (a
+ *  Release() is finalized asynchronously) or before the handle's cleanup hook (at environment
+ *  teardown Node finalizes TSFNs itself); whoever comes first joins the thread. */
+struct Watcher {
+  std::thread thread;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> interrupt{false};
+  std::atomic<uint32_t> armed{0};
+  std::atomic<uint32_t> needed{0};
+  std::atomic<uint32_t> local_seq{0};
+  std::atomic<int> current_event{-1};
+  bool finalized = false;  // JS thread only
+  shmq::Queue* queue = nullptr;
+
+  /** Makes the thread re-read its armed events now, wherever it is sleeping. */
+  void Interrupt();
+  /** Stops and joins the thread (idempotent). */
+  void Stop();
+  /** Starts the thread. */
+  void Start(WakeFn wake);
+
+ private:
+  static void Loop(Watcher* w, WakeFn wake);
+};
+
+}  // namespace shmq_binding
