@@ -8,7 +8,7 @@
 import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { CodecMismatchError, QueueNotFoundError } from '../errors.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
-import { connect, masters, type RedisClient, type RedisConnection } from './client.js';
+import { connect, isCluster, masters, type RedisClient, type RedisConnection } from './client.js';
 import { evalScript, readStats, type RedisQueueStats } from './stats.js';
 import { META_PATTERN, PEEK, ScriptStatus, nameOfMetaKey, queueKeys } from './scripts.js';
 
@@ -87,7 +87,13 @@ export async function listRedisQueues(options: RedisListOptions): Promise<RedisQ
   const opts = validateOptions(options, 'options', ['redis', 'filter']);
   const filter = opts['filter'] as ((name: string) => boolean) | undefined;
   return withClient(opts['redis'] as RedisConnection, async (client) => {
-    if (client.status !== 'ready') await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    // A Cluster knows its masters once ready; one server needs no wait (commands queue until then).
+    if (isCluster(client) && client.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        client.once('ready', () => resolve());
+        client.once('error', (error: Error) => reject(error));
+      });
+    }
     const out: RedisQueueStats[] = [];
     for (const name of await scanNames(client)) {
       if (filter && !filter(name)) continue;
