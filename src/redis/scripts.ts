@@ -46,12 +46,12 @@ export function nameOfMetaKey(key: string): string | null {
 export const FORMAT_VERSION = 1;
 
 /** Status codes the scripts return (negative numbers; >= 0 is a result). */
-export const enum ScriptStatus {
-  Shutdown = -1,
-  NotFound = -2,
-  TaskDoneTooMany = -3,
-  Exists = -4,
-}
+export const ScriptStatus = Object.freeze({
+  Shutdown: -1,
+  NotFound: -2,
+  TaskDoneTooMany: -3,
+  Exists: -4,
+} as const);
 
 /** A Lua script with its SHA1, for EVALSHA with a fallback to EVAL. */
 export interface Script {
