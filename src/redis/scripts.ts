@@ -128,10 +128,11 @@ local maxsize = tonumber(m[2])
 if maxsize > 0 and redis.call('XLEN', KEYS[2]) + n > maxsize then
   -- Only near the limit is the exact count needed (waiting = XLEN - pending <= XLEN).
   local room = maxsize - queued(KEYS[2])
-  if room < n then n = room end
-  if n <= 0 then
+  if room < n then
+    -- Not all fit: a put waits for the rest, so gets must publish 'room'.
     redis.call('SET', KEYS[3], '1', 'PX', 2000)
-    return 0
+    n = room
+    if n <= 0 then return 0 end
   end
 end
 for i = 1, n do redis.call('XADD', KEYS[2], '*', 'd', ARGV[i]) end
