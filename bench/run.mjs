@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAll, latencyOf, runExecutable, runProcesses, throughputOf } from './lib/harness.mjs';
+import { pythonAvailable } from './lib/pool/scenarios.mjs';
 import { PEERS, SCENARIOS } from './lib/scenarios.mjs';
 import { barChart } from './lib/svg.mjs';
 import { redisServerInfo, startRedisServer } from './lib/redis-server.mjs';
@@ -27,7 +28,7 @@ const USAGE = `usage: npm run bench [-- options]
   --runs N           runs per case (full: 5, quick: 1); the median is reported
   --warm MS          warm-up per run, not measured (full: 300, quick: 100)
   --time MS          measured time per run (full: 700, quick: 300)
-  --only IDS         scenarios to run, comma-separated (S1,S2,S3,S4,S5; R1-R4: Redis)
+  --only IDS         scenarios to run, comma-separated (S1,S2,S3,S4,S5, P1,P2 for the process pool, R1-R4 for Redis)
   --cases IDS        cases to run within them, comma-separated (e.g. shm-sync,fork-json)
   --no-micro         skip the in-process tinybench micro-benchmarks
   --out DIR          where results.json and results.svg go (default: bench/)
@@ -231,6 +232,7 @@ function context() {
 }
 
 async function runCase(scenario, c, env) {
+  if (c.run) return c.run(timing);
   if (c.exec) {
     const r = await runExecutable(
       env.futex.file,
@@ -314,9 +316,11 @@ async function measure() {
       ? redisServerInfo()
       : { ok: false, reason: redisLoadError };
   if (redisInfo.ok) redisServer = await startRedisServer(tmp);
+  const pythonInfo = pythonAvailable();
   const skipReason = (c) => {
     const needs = c.needs ?? (c.peer ? PEERS[c.peer]?.needs : undefined);
     if (needs === 'redis-server' && !redisInfo.ok) return redisInfo.reason;
+    if (needs === 'python3' && !pythonInfo.ok) return pythonInfo.reason;
     if (needs === 'zeromq' && !zmqInfo.ok) return zmqInfo.reason;
     if (needs === 'g++' && !futexInfo.ok) return futexInfo.reason;
     return null;

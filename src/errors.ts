@@ -12,6 +12,7 @@ import {
   type NativeStatus,
   type ProbeResult,
 } from './native/index.js';
+import type { ProcessPoolErrorCode } from './pool/errors.js';
 
 /** Every stable error code of a {@link ShmQueueError}. */
 export type ShmQueueErrorCode =
@@ -27,7 +28,8 @@ export type ShmQueueErrorCode =
   | 'ERR_QUEUE_CORRUPT'
   | 'ERR_TASK_DONE_TOO_MANY'
   | 'ERR_MESSAGE_DECODE'
-  | 'ERR_MESSAGES_UNDELIVERED';
+  | 'ERR_MESSAGES_UNDELIVERED'
+  | ProcessPoolErrorCode;
 
 /** Base class of every queue error; `code` identifies the condition. */
 export class ShmQueueError extends Error {

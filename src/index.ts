@@ -38,3 +38,4 @@ export type {
   PeekResult,
   PeekedMessage,
 } from './inspect/index.js';
+export * from './pool/index.js';

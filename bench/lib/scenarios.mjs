@@ -1,5 +1,6 @@
 // What is measured: the scenarios, their cases (shm-queue variants and the peers a Node user has
 // today), and the targets. bench/README.md describes each one in words.
+import { POOL_PEERS, POOL_SCENARIOS } from './pool/scenarios.mjs';
 
 export const SIZE_SMALL = 64;
 export const SIZE_LARGE = 1 << 20;
@@ -20,6 +21,7 @@ export const PEERS = {
   bullmq: { label: 'BullMQ Queue.add + Worker', needs: 'redis-server' },
   lpush: { label: 'LPUSH/BRPOP', needs: 'redis-server' },
   'lpush-pipe': { label: 'LPUSH pipelined / RPOP n', needs: 'redis-server' },
+  ...POOL_PEERS,
 };
 
 const shmPair = (ctx, family, params, queue) => {
@@ -348,6 +350,7 @@ export const SCENARIOS = [
     ],
   },
   ...redisScenarios(),
+  ...POOL_SCENARIOS,
 ];
 
 /**
