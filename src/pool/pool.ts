@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AsyncResult } from './async-result.js';
 import {
@@ -87,6 +88,10 @@ const NAME_PREFIX = 'shmq-pool-';
 const DIRECT_PUT_BYTES = 16 * 1024;
 /** A reader that got fewer results than this while at least COALESCE_INFLIGHT are out waits 1 ms. */
 const COALESCE_BELOW = 8;
+/** ...after this many such small batches in a row, each within COALESCE_GAP_MS of the one
+ *  before (a steady trickle, as on a loaded machine; not one odd small batch). */
+const COALESCE_AFTER = 8;
+const COALESCE_GAP_MS = 0.3;
 const COALESCE_INFLIGHT = 64;
 
 /** The compiled worker entry: next to this file in dist/, or dist/pool/ when running from src/. */
@@ -153,6 +158,9 @@ interface Worker {
   fatal: unknown;
   runTimer: NodeJS.Timeout | null;
   finished: boolean;
+  /** Small result batches in a row while many tasks are out (see #read). */
+  trickle: number;
+  lastBatch: number;
 }
 
 const noop = (): void => {};
@@ -421,9 +429,11 @@ export class ProcessPool implements AsyncDisposable {
   stats(): ProcessPoolStats {
     let busy = 0;
     let running = 0;
+    let starting = 0;
     const pids: number[] = [];
     for (const w of this.#workers) {
       if (w.pid > 0) pids.push(w.pid);
+      if (!w.ready) starting++;
       let n = 0;
       for (const t of w.inflight) if (t.state !== 'settled') n++;
       if (n > 0) busy++;
@@ -431,6 +441,7 @@ export class ProcessPool implements AsyncDisposable {
     }
     return {
       workers: this.#workers.size,
+      starting,
       busy,
       queued: this.#pending.length + this.#waiting.length,
       running,
@@ -1027,6 +1038,8 @@ export class ProcessPool implements AsyncDisposable {
       fatal: undefined,
       runTimer: null,
       finished: false,
+      trickle: 0,
+      lastBatch: 0,
     };
     this.#workers.add(w);
     child.stdin?.on('error', noop);
@@ -1078,7 +1091,12 @@ export class ProcessPool implements AsyncDisposable {
       for (const bytes of batch) this.#onMessage(w, bytes);
       // Many tasks out and results trickling in one by one (a loaded machine, where each wake-up
       // costs two context switches): let them gather for a millisecond instead.
-      if (batch.length < COALESCE_BELOW && w.inflight.length >= COALESCE_INFLIGHT) await sleepMs(1);
+      const now = performance.now();
+      if (batch.length >= COALESCE_BELOW || w.inflight.length < COALESCE_INFLIGHT) w.trickle = 0;
+      else if (w.trickle >= COALESCE_AFTER || now - w.lastBatch <= COALESCE_GAP_MS) w.trickle++;
+      else w.trickle = 0; // a small batch after a pause is not a trickle
+      w.lastBatch = now;
+      if (w.trickle >= COALESCE_AFTER) await sleepMs(1);
     }
   }
 
