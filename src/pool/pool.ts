@@ -88,10 +88,8 @@ const NAME_PREFIX = 'shmq-pool-';
 const DIRECT_PUT_BYTES = 16 * 1024;
 /** A reader that got fewer results than this while at least COALESCE_INFLIGHT are out waits 1 ms. */
 const COALESCE_BELOW = 8;
-/** ...after this many such small batches in a row, each within COALESCE_GAP_MS of the one
- *  before (a steady trickle, as on a loaded machine; not one odd small batch). */
-const COALESCE_AFTER = 8;
-const COALESCE_GAP_MS = 0.3;
+/** ...when its waits for results take this long on average (ms): the machine is loaded. */
+const COALESCE_WAKE_MS = 0.5;
 const COALESCE_INFLIGHT = 64;
 
 /** The compiled worker entry: next to this file in dist/, or dist/pool/ when running from src/. */
@@ -158,9 +156,8 @@ interface Worker {
   fatal: unknown;
   runTimer: NodeJS.Timeout | null;
   finished: boolean;
-  /** Small result batches in a row while many tasks are out (see #read). */
-  trickle: number;
-  lastBatch: number;
+  /** Average time (ms) an async wait for this worker's results took (see #read). */
+  wakeMs: number;
 }
 
 const noop = (): void => {};
@@ -1038,8 +1035,7 @@ export class ProcessPool implements AsyncDisposable {
       fatal: undefined,
       runTimer: null,
       finished: false,
-      trickle: 0,
-      lastBatch: 0,
+      wakeMs: 0,
     };
     this.#workers.add(w);
     child.stdin?.on('error', noop);
@@ -1076,6 +1072,7 @@ export class ProcessPool implements AsyncDisposable {
         return;
       }
       let batch: Uint8Array[];
+      let waited = -1;
       try {
         // Nothing there yet: give the worker one turn of the event loop before an async get
         // (which wakes this queue's waiter thread). Between busy peers the results are there by
@@ -1083,20 +1080,19 @@ export class ProcessPool implements AsyncDisposable {
         if (w.ready && w.results.qsize() === 0) {
           await yieldTurn();
           if (w.exit) continue;
+          if (w.results.qsize() === 0) waited = performance.now();
         }
         batch = await w.results.getMany(256, { signal: w.stopReading.signal });
       } catch {
         continue; // aborted or closed: the worker exited (checked at the top)
       }
+      if (waited >= 0) w.wakeMs = w.wakeMs * 0.8 + (performance.now() - waited) * 0.2;
       for (const bytes of batch) this.#onMessage(w, bytes);
-      // Many tasks out and results trickling in one by one (a loaded machine, where each wake-up
-      // costs two context switches): let them gather for a millisecond instead.
-      const now = performance.now();
-      if (batch.length >= COALESCE_BELOW || w.inflight.length < COALESCE_INFLIGHT) w.trickle = 0;
-      else if (w.trickle >= COALESCE_AFTER || now - w.lastBatch <= COALESCE_GAP_MS) w.trickle++;
-      else w.trickle = 0; // a small batch after a pause is not a trickle
-      w.lastBatch = now;
-      if (w.trickle >= COALESCE_AFTER) await sleepMs(1);
+      // Results trickling in a few at a time while many tasks are out, and each wait for them
+      // taking long (a loaded machine: every wake-up costs two context switches and a scheduling
+      // delay): let them gather for a millisecond rather than wake up for each few.
+      if (batch.length < COALESCE_BELOW && w.inflight.length >= COALESCE_INFLIGHT && w.wakeMs > COALESCE_WAKE_MS)
+        await sleepMs(1);
     }
   }
 
