@@ -182,6 +182,14 @@ describe('ProcessPool: failures never hang the pool', () => {
     expect(pool.stats().workers).toBe(0);
   });
 
+  it('workers that start, then die on their own before any task, fail the pool fast too', async () => {
+    const pool = makePool({ processes: 1 }, fixture('late-crash.mjs'));
+    await until(() => pool.stats().state === 'failed', 20_000, 'the pool to give up');
+    const error = await pool.apply('ok').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_POOL_STARTUP', cause: { code: 'ERR_WORKER_CRASHED', exitCode: 3 } });
+    expect((error as Error).message).toMatch(/before its first task/);
+  });
+
   it('a throwing or missing initializer fails the pool fast too', async () => {
     const throwing = makePool({ initializer: 'init' }, fixture('bad-init.mjs'));
     const missing = makePool({ initializer: 'nope' });

@@ -158,6 +158,8 @@ interface Worker {
   finished: boolean;
   /** Average time (ms) an async wait for this worker's results took (see #read). */
   wakeMs: number;
+  /** It answered a task (so it started fine). */
+  answered: boolean;
 }
 
 const noop = (): void => {};
@@ -1036,6 +1038,7 @@ export class ProcessPool implements AsyncDisposable {
       runTimer: null,
       finished: false,
       wakeMs: 0,
+      answered: false,
     };
     this.#workers.add(w);
     child.stdin?.on('error', noop);
@@ -1109,8 +1112,6 @@ export class ProcessPool implements AsyncDisposable {
         const [pid, functions] = msg.body as [number, string[]];
         w.ready = true;
         w.pid = pid;
-        this.#startupFailures = 0;
-        this.#startupAttempts = 0;
         if (this.#exports === null) this.#exports = new Set(functions);
         if (this.#state === 'closed') this.#stopIfDone();
         if (!this.#stopped) this.#dispatch();
@@ -1124,6 +1125,12 @@ export class ProcessPool implements AsyncDisposable {
           return;
         }
         w.inflight.shift();
+        if (!w.answered) {
+          // A worker that answers a task has really started: the start-up failures are behind us.
+          w.answered = true;
+          this.#startupFailures = 0;
+          this.#startupAttempts = 0;
+        }
         const micros = msg.micros;
         w.ewmaMicros = w.ewmaMicros === 0 ? micros : w.ewmaMicros * 0.8 + micros * 0.2;
         w.depth = Math.max(1, Math.min(MAX_DEPTH, Math.floor(PIPELINE_MICROS / Math.max(1, w.ewmaMicros))));
@@ -1299,7 +1306,9 @@ export class ProcessPool implements AsyncDisposable {
       this.#pending.unshift(task);
     }
 
-    if (!w.ready && !w.stopping && w.kill === null) {
+    // A start-up failure: the worker died on its own before it answered any task, holding none
+    // (during start-up, or soon after while idle: a module whose own timer kills the process).
+    if (!w.answered && held.length === 0 && !expected) {
       // A worker that says why (or exits with a code) fails the same way next time; one killed by
       // a signal may have met the OOM killer or an impatient operator: it gets more chances.
       this.#startupFailures +=
@@ -1309,7 +1318,7 @@ export class ProcessPool implements AsyncDisposable {
         w.fatal ??
         exit.error ??
         new WorkerCrashedError(
-          `worker pid ${w.pid} exited during start-up (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}) without saying why`,
+          `worker pid ${w.pid} exited ${w.ready ? 'before its first task' : 'during start-up'} (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}) without saying why`,
           exit.code,
           exit.signal,
           w.pid,
