@@ -30,9 +30,13 @@ describe('ProcessPool: failures never hang the pool', () => {
 
   it('workers killed at random while 1,500 tasks run: each kill fails at most the one task that worker held', async () => {
     const pool = makePool();
+    let lastPid = 0; // a worker that just answered: alive, started and busy (it has tasks queued)
     const tasks = Array.from({ length: 1500 }, (_, i) =>
-      pool.apply<number>('sleep', [1, i]).then(
-        (v) => ({ ok: true as const, v }),
+      pool.apply<{ i: number; pid: number }>('sleepPid', [1, i]).then(
+        (v) => {
+          lastPid = v.pid;
+          return { ok: true as const, v: v.i };
+        },
         (e: { code: string; pid: number }) => ({ ok: false as const, e }),
       ),
     );
@@ -40,9 +44,9 @@ describe('ProcessPool: failures never hang the pool', () => {
     let finished = false;
     void Promise.all(tasks).then(() => (finished = true));
     while (!finished && killed.size < 6) {
-      await new Promise((r) => setTimeout(r, 150));
-      const pid = pool.stats().pids.find((p) => !killed.has(p));
-      if (pid === undefined || finished) continue;
+      await new Promise((r) => setTimeout(r, 100));
+      const pid = lastPid;
+      if (pid === 0 || killed.has(pid) || finished) continue;
       killed.add(pid);
       process.kill(pid, 'SIGKILL');
     }
@@ -178,6 +182,14 @@ describe('ProcessPool: failures never hang the pool', () => {
     expect(pool.stats().workers).toBe(0);
   });
 
+  it('workers that start, then die on their own before any task, fail the pool fast too', async () => {
+    const pool = makePool({ processes: 1 }, fixture('late-crash.mjs'));
+    await until(() => pool.stats().state === 'failed', 20_000, 'the pool to give up');
+    const error = await pool.apply('ok').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_POOL_STARTUP', cause: { code: 'ERR_WORKER_CRASHED', exitCode: 3 } });
+    expect((error as Error).message).toMatch(/before its first task/);
+  });
+
   it('a throwing or missing initializer fails the pool fast too', async () => {
     const throwing = makePool({ initializer: 'init' }, fixture('bad-init.mjs'));
     const missing = makePool({ initializer: 'nope' });
@@ -198,6 +210,7 @@ describe('ProcessPool: failures never hang the pool', () => {
     const child = spawnNode(
       `const pool = new shm.ProcessPool(new URL(ARGS), { processes: 2 });
        await pool.apply('echo', [1]);
+       while (pool.stats().starting > 0) await new Promise((r) => setTimeout(r, 10));
        console.log(JSON.stringify(pool.stats().pids));
        setInterval(() => {}, 1000);`,
       tasks,

@@ -80,6 +80,8 @@ export interface ImapOptions {
 export interface ProcessPoolStats {
   /** Worker processes alive now (starting ones included). */
   workers: number;
+  /** Of those, the ones still starting (importing the module, running the initializer). */
+  starting: number;
   /** Workers holding at least one task. */
   busy: number;
   /** Tasks waiting for a worker (including calls waiting for room under `maxQueued`). */

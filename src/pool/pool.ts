@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AsyncResult } from './async-result.js';
 import {
@@ -87,6 +88,8 @@ const NAME_PREFIX = 'shmq-pool-';
 const DIRECT_PUT_BYTES = 16 * 1024;
 /** A reader that got fewer results than this while at least COALESCE_INFLIGHT are out waits 1 ms. */
 const COALESCE_BELOW = 8;
+/** ...when its waits for results take this long on average (ms): the machine is loaded. */
+const COALESCE_WAKE_MS = 0.5;
 const COALESCE_INFLIGHT = 64;
 
 /** The compiled worker entry: next to this file in dist/, or dist/pool/ when running from src/. */
@@ -153,6 +156,10 @@ interface Worker {
   fatal: unknown;
   runTimer: NodeJS.Timeout | null;
   finished: boolean;
+  /** Average time (ms) an async wait for this worker's results took (see #read). */
+  wakeMs: number;
+  /** It answered a task (so it started fine). */
+  answered: boolean;
 }
 
 const noop = (): void => {};
@@ -421,9 +428,11 @@ export class ProcessPool implements AsyncDisposable {
   stats(): ProcessPoolStats {
     let busy = 0;
     let running = 0;
+    let starting = 0;
     const pids: number[] = [];
     for (const w of this.#workers) {
       if (w.pid > 0) pids.push(w.pid);
+      if (!w.ready) starting++;
       let n = 0;
       for (const t of w.inflight) if (t.state !== 'settled') n++;
       if (n > 0) busy++;
@@ -431,6 +440,7 @@ export class ProcessPool implements AsyncDisposable {
     }
     return {
       workers: this.#workers.size,
+      starting,
       busy,
       queued: this.#pending.length + this.#waiting.length,
       running,
@@ -1027,6 +1037,8 @@ export class ProcessPool implements AsyncDisposable {
       fatal: undefined,
       runTimer: null,
       finished: false,
+      wakeMs: 0,
+      answered: false,
     };
     this.#workers.add(w);
     child.stdin?.on('error', noop);
@@ -1063,6 +1075,7 @@ export class ProcessPool implements AsyncDisposable {
         return;
       }
       let batch: Uint8Array[];
+      let waited = -1;
       try {
         // Nothing there yet: give the worker one turn of the event loop before an async get
         // (which wakes this queue's waiter thread). Between busy peers the results are there by
@@ -1070,15 +1083,19 @@ export class ProcessPool implements AsyncDisposable {
         if (w.ready && w.results.qsize() === 0) {
           await yieldTurn();
           if (w.exit) continue;
+          if (w.results.qsize() === 0) waited = performance.now();
         }
         batch = await w.results.getMany(256, { signal: w.stopReading.signal });
       } catch {
         continue; // aborted or closed: the worker exited (checked at the top)
       }
+      if (waited >= 0) w.wakeMs = w.wakeMs * 0.8 + (performance.now() - waited) * 0.2;
       for (const bytes of batch) this.#onMessage(w, bytes);
-      // Many tasks out and results trickling in one by one (a loaded machine, where each wake-up
-      // costs two context switches): let them gather for a millisecond instead.
-      if (batch.length < COALESCE_BELOW && w.inflight.length >= COALESCE_INFLIGHT) await sleepMs(1);
+      // Results trickling in a few at a time while many tasks are out, and each wait for them
+      // taking long (a loaded machine: every wake-up costs two context switches and a scheduling
+      // delay): let them gather for a millisecond rather than wake up for each few.
+      if (batch.length < COALESCE_BELOW && w.inflight.length >= COALESCE_INFLIGHT && w.wakeMs > COALESCE_WAKE_MS)
+        await sleepMs(1);
     }
   }
 
@@ -1095,8 +1112,6 @@ export class ProcessPool implements AsyncDisposable {
         const [pid, functions] = msg.body as [number, string[]];
         w.ready = true;
         w.pid = pid;
-        this.#startupFailures = 0;
-        this.#startupAttempts = 0;
         if (this.#exports === null) this.#exports = new Set(functions);
         if (this.#state === 'closed') this.#stopIfDone();
         if (!this.#stopped) this.#dispatch();
@@ -1110,6 +1125,12 @@ export class ProcessPool implements AsyncDisposable {
           return;
         }
         w.inflight.shift();
+        if (!w.answered) {
+          // A worker that answers a task has really started: the start-up failures are behind us.
+          w.answered = true;
+          this.#startupFailures = 0;
+          this.#startupAttempts = 0;
+        }
         const micros = msg.micros;
         w.ewmaMicros = w.ewmaMicros === 0 ? micros : w.ewmaMicros * 0.8 + micros * 0.2;
         w.depth = Math.max(1, Math.min(MAX_DEPTH, Math.floor(PIPELINE_MICROS / Math.max(1, w.ewmaMicros))));
@@ -1285,7 +1306,9 @@ export class ProcessPool implements AsyncDisposable {
       this.#pending.unshift(task);
     }
 
-    if (!w.ready && !w.stopping && w.kill === null) {
+    // A start-up failure: the worker died on its own before it answered any task, holding none
+    // (during start-up, or soon after while idle: a module whose own timer kills the process).
+    if (!w.answered && held.length === 0 && !expected) {
       // A worker that says why (or exits with a code) fails the same way next time; one killed by
       // a signal may have met the OOM killer or an impatient operator: it gets more chances.
       this.#startupFailures +=
@@ -1295,7 +1318,7 @@ export class ProcessPool implements AsyncDisposable {
         w.fatal ??
         exit.error ??
         new WorkerCrashedError(
-          `worker pid ${w.pid} exited during start-up (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}) without saying why`,
+          `worker pid ${w.pid} exited ${w.ready ? 'before its first task' : 'during start-up'} (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}) without saying why`,
           exit.code,
           exit.signal,
           w.pid,
