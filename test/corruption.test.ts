@@ -33,6 +33,9 @@ const KNOWN = new Set([
   'ERR_QUEUE_FULL',
   'ERR_QUEUE_EMPTY',
   'ERR_QUEUE_SHUTDOWN',
+  // A scribbled lock word that a call which must not wait cannot disprove within its bound.
+  'ERR_QUEUE_BUSY',
+  'ERR_QUEUE_LOCK_STALLED',
 ]);
 const ROUND_BOUND_MS = 20_000; // a round (open + 9 operations) must answer within this
 
