@@ -1,17 +1,15 @@
-// The segment lock: one robust, process-shared pthread mutex in the header. A holder that dies is
-// recovered (EOWNERDEAD: re-validate, recount, pthread_mutex_consistent); a lock word naming no
-// possible holder is handed back; a live holder that makes no progress for the stall bound is
-// reported instead of waited on forever.
+// The segment lock: the lock word of lock_word.h in the header (layout version 2), the same for every
+// process whatever its libc. A holder that dies is recovered (the next taker repairs the records and
+// counts a recovery); a lock word naming no possible holder (a dead thread, a thread of a process that
+// does not map this segment, a scribble) is handed back; a live holder that makes no progress for the
+// stall bound is reported instead of waited on forever.
 #pragma once
-
-#include <errno.h>
-#include <pthread.h>
 
 #include <cstdint>
 
 #include "clock.h"
-#include "futex.h"
-#include "glibc_mutex.h"
+#include "lock_word.h"
+#include "procfs.h"
 #include "segment.h"
 #include "status.h"
 
@@ -19,29 +17,24 @@ namespace shmq {
 
 class Records;
 
-/** pthread_mutex_init of a robust, process-shared mutex: 0 or an errno. */
-int InitRobustMutex(pthread_mutex_t* m);
-
-class RobustLock {
+class SegmentLock {
  public:
-  RobustLock(const Segment& seg, Records& records, ErrorLog& log) : seg_(seg), records_(records), log_(log) {}
+  SegmentLock(const Segment& seg, Records& records, ErrorLog& log) : seg_(seg), records_(records), log_(log) {}
 
   /** kOk (held), kTimedOut, or kCorrupt (the lock or the queue is unusable; nothing held). */
   int Lock(TimeoutMs timeout) {
-    pthread_mutex_t& m = seg_.header->mutex;
-    // The fast path of every put and get: one compare and one trylock.
-    if (glibc_mutex::Kind(m) != glibc_mutex::RobustSharedKind()) return BadKind();
-    int err = pthread_mutex_trylock(&m);
-    if (err == 0) return kOk;
-    return Contended(err, timeout);
+    // The fast path of every put and get: one compare-and-swap.
+    int r = shmq_lock_try(Word(), uint32_t(CurrentTid()));
+    if (r == SHMQ_LOCKED) return kOk;
+    return Contended(timeout);
   }
-  void Unlock() { pthread_mutex_unlock(&seg_.header->mutex); }
+  void Unlock() { shmq_lock_unlock(Word()); }
 
  private:
-  int BadKind();
-  int Contended(int err, TimeoutMs timeout);
+  uint32_t* Word() const { return reinterpret_cast<uint32_t*>(&seg_.header->lock); }
+  int Contended(TimeoutMs timeout);
   int Recover();
-  bool HolderGone(uint32_t lock_word) const;
+  static int CheckHolder(void* self, uint32_t word);
 
   const Segment& seg_;
   Records& records_;

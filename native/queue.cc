@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <climits>
 
+#include <unistd.h>
+
 namespace shmq {
 
 Queue::~Queue() {
@@ -30,37 +32,74 @@ void Queue::Close() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The one blocking-operation helper: lock -> try -> unlock -> signal -> wait, until the attempt
-// does not block, the timeout passes (`on_timeout`: kFull for puts, kEmpty for gets) or something
-// fails. A put that made progress signals kNotEmpty, a get kNotFull: the opposite of what it waits
-// for. The first lock uses the raw timeout, so an uncontended operation never reads the clock.
+// The one blocking-operation helper: lock -> try -> unlock -> copy -> signal -> wait, until the
+// attempt does not block, the timeout passes (`on_timeout`: kFull for puts, kEmpty for gets) or
+// something fails. The attempt runs under the lock and only reserves or claims records; `finish`
+// copies them with the lock released (records.h). A put that made progress signals kNotEmpty, a
+// get kNotFull: the opposite of what it waits for. The first lock uses the raw timeout, so an
+// uncontended operation never reads the clock.
 
-template <typename Try>
-int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, Try&& attempt) {
+namespace {
+/** How long a call that must not wait waits for a put that is still copying the front record, as it
+ *  waits for a busy lock: long enough for any copy, short enough for "do not wait". */
+constexpr TimeoutMs kInFlightWaitMs = 100;
+}  // namespace
+
+template <typename Try, typename Finish>
+int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, Try&& attempt, Finish&& finish) {
   const Event signal = wait_for == Event::kNotFull ? Event::kNotEmpty : Event::kNotFull;
   Deadline deadline(timeout);
-  bool first = true;
+  bool first = true, waited_in_flight = false;
   for (;;) {
     int st = lock_.Lock(first ? timeout : deadline.Slice(INT32_MAX));
     first = false;
     if (st == kTimedOut) return on_timeout;
     if (st != kOk) return st;
     Attempt a = attempt();
+    bool changed = records_.TakeChanged();
     lock_.Unlock();
-    if (a.progressed) waiters_.Signal(signal);
-    if (!a.blocked || timeout == 0) return a.result;
-    st = waiters_.Wait(wait_for, a.needed, deadline.Remaining(), nullptr);
-    if (st == kTimedOut) return on_timeout;
+    if (changed) {
+      // A dead owner's record was given back or discarded: every waiter may have something now.
+      waiters_.WakeAll(Event::kNotEmpty);
+      waiters_.WakeAll(Event::kNotFull);
+      waiters_.WakeAll(Event::kAllDone);
+    }
+    if (a.progressed) {
+      finish();
+      waiters_.Signal(signal);
+    }
+    if (!a.blocked) return a.result;
+    TimeoutMs wait = deadline.Remaining();
+    if (timeout == 0) {
+      // Do not wait, except a little for a put that is copying the front record: its message is
+      // as good as there (the lock-based 0.1 waited for the copying put's lock the same way).
+      if (!a.in_flight || waited_in_flight) return on_timeout;
+      waited_in_flight = true;
+      wait = kInFlightWaitMs;
+    }
+    st = waiters_.Wait(wait_for, a.needed, wait, nullptr);
+    if (st == kTimedOut) {
+      if (timeout == 0) continue;  // one last look
+      return on_timeout;
+    }
     if (st != kOk) return st;
   }
 }
 
 int Queue::Push(const uint8_t* data, uint32_t len, TimeoutMs timeout) {
   if (len > max_payload()) return kTooLarge;
-  return int(Blocking(Event::kNotFull, kFull, timeout, [&] {
-    int st = records_.TryPushLocked(data, len);
-    return Attempt{st, st == kOk, st == kFull, len};
-  }));
+  uint64_t at = 0;
+  return int(Blocking(
+      Event::kNotFull, kFull, timeout,
+      [&] {
+        int st = records_.ReserveLocked(len, &at);
+        return Attempt{st, st == kOk, st == kFull, len, false};
+      },
+      [&] {
+        records_.CopyIn(at, data, len);
+        records_.Publish(at);
+        AfterPublish();
+      }));
 }
 
 int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, TimeoutMs timeout, uint32_t* pushed) {
@@ -68,63 +107,91 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
   for (uint32_t i = 0; i < n; i++) {
     if (lens[i] > max_payload()) return kTooLarge;
   }
-  const uint8_t* p = data;
-  return int(Blocking(Event::kNotFull, kFull, timeout, [&] {
-    uint32_t before = *pushed;
-    int st = kOk;
-    while (*pushed < n) {
-      st = records_.TryPushLocked(p, lens[*pushed]);
-      if (st != kOk) break;
-      p += lens[*pushed];
-      ++*pushed;
-    }
-    bool progressed = *pushed > before;
-    if (*pushed == n) return Attempt{kOk, progressed, false, 0};
-    return Attempt{st, progressed, st == kFull, lens[*pushed]};
-  }));
+  uint64_t offset = 0;
+  return int(Blocking(
+      Event::kNotFull, kFull, timeout,
+      [&] {
+        batch_.clear();
+        int st = kOk;
+        while (*pushed < n) {
+          uint64_t at = 0;
+          st = records_.ReserveLocked(lens[*pushed], &at);
+          if (st != kOk) break;
+          batch_.push_back(Slot{at, lens[*pushed], offset});
+          offset += lens[*pushed];
+          ++*pushed;
+        }
+        bool progressed = !batch_.empty();
+        if (*pushed == n) return Attempt{kOk, progressed, false, 0, false};
+        return Attempt{st, progressed, st == kFull, lens[*pushed], false};
+      },
+      [&] {
+        // Published in reservation order, so a get never waits behind a later record of ours.
+        for (const Slot& s : batch_) {
+          records_.CopyIn(s.at, data + s.offset, s.len);
+          records_.Publish(s.at);
+        }
+        AfterPublish();
+      }));
 }
 
 int64_t Queue::Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout) {
-  return Blocking(Event::kNotEmpty, kEmpty, timeout, [&] {
-    int64_t got = records_.TryShiftLocked(out, out_cap, true, nullptr);
-    return Attempt{got, got >= 0, got == kEmpty, 0};
-  });
+  uint64_t at = 0;
+  int64_t len = 0;
+  return Blocking(
+      Event::kNotEmpty, kEmpty, timeout,
+      [&] {
+        len = records_.ClaimLocked(out_cap, &at);
+        return Attempt{len, len >= 0, len == kEmpty || len == kInFlight, 0, len == kInFlight};
+      },
+      [&] {
+        records_.CopyOut(at, out, uint32_t(len));
+        records_.Release(at);
+      });
 }
 
 int64_t Queue::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens, TimeoutMs timeout) {
-  return Blocking(Event::kNotEmpty, kEmpty, timeout, [&] {
-    uint32_t got = 0;
-    uint64_t off = 0;
-    int64_t r = 0;
-    while (got < max) {
-      r = records_.TryShiftLocked(out + off, out_cap - off, true, nullptr);
-      if (r < 0) break;
-      lens[got++] = uint32_t(r);
-      off += Align8(uint64_t(r));
-      if (off > out_cap) off = out_cap;
-    }
-    if (got > 0) return Attempt{got, true, false, 0};
-    return Attempt{r, false, r == kEmpty, 0};
-  });
+  return Blocking(
+      Event::kNotEmpty, kEmpty, timeout,
+      [&] {
+        batch_.clear();
+        uint64_t off = 0;
+        int64_t r = 0;
+        while (batch_.size() < max) {
+          uint64_t at = 0;
+          r = records_.ClaimLocked(out_cap - off, &at);
+          if (r < 0) break;
+          lens[batch_.size()] = uint32_t(r);
+          batch_.push_back(Slot{at, uint32_t(r), off});
+          off = std::min(out_cap, off + Align8(uint64_t(r)));
+        }
+        if (!batch_.empty()) return Attempt{int64_t(batch_.size()), true, false, 0, false};
+        return Attempt{r, false, r == kEmpty || r == kInFlight, 0, r == kInFlight};
+      },
+      [&] {
+        for (const Slot& s : batch_) {
+          records_.CopyOut(s.at, out + s.offset, s.len);
+          records_.Release(s.at);
+        }
+      });
+}
+
+void Queue::AfterPublish() {
+  // A put reserved before an immediate shutdown publishes after it: discard what it published, as
+  // the shutdown discarded everything else, so that join() returns.
+  if (seg_.header->shutdown.load(std::memory_order_relaxed) != kShutdownImmediate) return;
+  if (lock_.Lock(1000) != kOk) return;
+  records_.SweepLocked();
+  lock_.Unlock();
+  waiters_.WakeAll(Event::kAllDone);
 }
 
 int64_t Queue::Peek(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens) {
   int st = lock_.Lock(1000);
   if (st == kTimedOut) return kEmpty;
   if (st != kOk) return st;
-  uint64_t cursor = seg_.header->head.load();
-  uint32_t got = 0;
-  uint64_t off = 0;
-  int64_t r = 0;
-  while (got < max) {
-    r = records_.TryShiftLocked(out + off, out_cap - off, false, &cursor);
-    if (r < 0) break;
-    lens[got++] = uint32_t(r);
-    off += Align8(uint64_t(r));
-    if (off > out_cap) off = out_cap;
-  }
+  int64_t r = records_.PeekLocked(out, out_cap, max, lens);
   lock_.Unlock();
-  if (got > 0 || r == kEmpty || r == kShutdown) return got;
   return r;
 }
 
@@ -137,18 +204,9 @@ int Queue::Shutdown(bool immediate) {
   Header* h = seg_.header;
   uint32_t prev = h->shutdown.load();
   h->shutdown.store(std::max(prev, immediate ? kShutdownImmediate : kShutdownGraceful));
-  if (immediate) {
-    // Discard what is left, as Python's shutdown(immediate=True) does, and count each discarded
-    // item as done so that join() returns.
-    uint64_t tail = h->tail.load();
-    uint32_t discarded = h->count.load();
-    h->head.store(tail, std::memory_order_release);
-    h->count.store(0);
-    if (seg_.flags & kQueueFlagJoinable) {
-      uint64_t u = h->unfinished.load();
-      h->unfinished.store(u > discarded ? u - discarded : 0);
-    }
-  }
+  // Discard what is left, as Python's shutdown(immediate=True) does, and count each discarded item
+  // as done so that join() returns. Records still being copied in are discarded when published.
+  if (immediate) records_.SweepLocked();
   lock_.Unlock();
   waiters_.WakeAll(Event::kNotEmpty);
   waiters_.WakeAll(Event::kNotFull);
@@ -186,11 +244,29 @@ int Queue::TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written) 
   records_.TearLocked(data, len, written);
   return kOk;  // deliberately still locked
 }
+
+int Queue::TestHoldInCopy(const uint8_t* data, uint32_t len, uint32_t written) {
+  int st = lock_.Lock(-1);
+  if (st != kOk) return st;
+  uint64_t at = 0;
+  int64_t r = data ? records_.ReserveLocked(len, &at) : records_.ClaimLocked(UINT32_MAX, &at);
+  lock_.Unlock();
+  if (r < 0) return int(r);
+  static std::vector<uint8_t> sink;
+  if (data) {
+    records_.CopyIn(at, data, len, written);
+  } else {
+    sink.resize(size_t(r));
+    records_.CopyOut(at, sink.data(), uint32_t(r), written);
+  }
+  for (;;) pause();  // inside the copy window for good, lock free: only SIGKILL ends this
+}
 #endif
 
 Snapshot Queue::Stats() {
   Snapshot s{};
   Header* h = seg_.header;
+  if (!seg_.read_only) records_.AdvanceHead();
   s.head = h->head.load();
   s.tail = h->tail.load();
   s.capacity = seg_.capacity;
