@@ -20,7 +20,7 @@ constexpr uint32_t kLayoutVersion = 2;
 /** The lock protocol of `Header::lock` (lock_word.h): refused when different, so that a process
  *  whose lock means something else never shares a segment with us. */
 constexpr uint32_t kLockAbiFutexTid = 0x3144574c;  // "LWD1"
-constexpr size_t kCodecNameSize = 32;  // NUL-terminated, so 31 usable characters
+constexpr size_t kCodecNameSize = 32;              // NUL-terminated, so 31 usable characters
 constexpr size_t kMaxCodecNameLength = kCodecNameSize - 1;
 constexpr size_t kMaxAttached = 64;
 /** Every record starts with [u32 length][u32 state]; records are padded to 8 bytes, and the ring's

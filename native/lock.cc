@@ -91,8 +91,8 @@ int SegmentLock::Contended(TimeoutMs timeout) {
     case SHMQ_LOCK_TIMEDOUT:
       return kTimedOut;
     default:
-      return log_.Corrupt("its lock has been held by thread " + std::to_string(stall.stalled_tid) +
-                          " for more than " + std::to_string(LockStallMs()) +
+      return log_.Corrupt("its lock has been held by thread " + std::to_string(stall.stalled_tid) + " for more than " +
+                          std::to_string(LockStallMs()) +
                           " ms without any progress (a stopped process, or a corrupt lock word)");
   }
 }

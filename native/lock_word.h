@@ -52,11 +52,11 @@
 
 /** What shmq_lock_acquire() and shmq_lock_try() report. */
 enum shmq_lock_result {
-  SHMQ_LOCKED = 0,             /* held by the caller */
-  SHMQ_LOCKED_OWNER_DIED = 1,  /* held by the caller, and the last holder died holding it: repair first */
-  SHMQ_LOCK_BUSY = 2,          /* shmq_lock_try only: someone else holds it */
-  SHMQ_LOCK_TIMEDOUT = 3,      /* the deadline passed; not held */
-  SHMQ_LOCK_ABORTED = 4        /* the holder check asked to stop waiting (e.g. a stalled holder); not held */
+  SHMQ_LOCKED = 0,            /* held by the caller */
+  SHMQ_LOCKED_OWNER_DIED = 1, /* held by the caller, and the last holder died holding it: repair first */
+  SHMQ_LOCK_BUSY = 2,         /* shmq_lock_try only: someone else holds it */
+  SHMQ_LOCK_TIMEDOUT = 3,     /* the deadline passed; not held */
+  SHMQ_LOCK_ABORTED = 4       /* the holder check asked to stop waiting (e.g. a stalled holder); not held */
 };
 
 /** Answers of the caller's holder check (see shmq_lock_acquire). */
@@ -172,8 +172,7 @@ static inline int shmq_lock_acquire(uint32_t* word, uint32_t tid, int64_t deadli
     uint32_t sleeping_on = seen | SHMQ_LOCK_WAITERS;
     if (!(seen & SHMQ_LOCK_WAITERS)) {
       uint32_t expected = seen;
-      if (!__atomic_compare_exchange_n(word, &expected, sleeping_on, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        continue;
+      if (!__atomic_compare_exchange_n(word, &expected, sleeping_on, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) continue;
     }
     int64_t ns = slice;
     if (deadline_ns >= 0) {

@@ -65,10 +65,10 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at) {
   if (seg_.maxsize != 0 && CountLocked() >= seg_.maxsize) return kFull;
   uint64_t rec = RecordSize(len);
   // A true byte ring: a record fits whenever it fits in the free bytes, wherever the tail stands.
-  if (rec > seg_.capacity - (tail - head)) {
-    if (head != read) RequeueDeadClaimsLocked();  // a dead consumer may hold the bytes: give them back
-    return kFull;
-  }
+  // A claimed record at `head` holds bytes back; if its consumer died, give its message back (the
+  // look costs a clock read; the owner check runs only once it has been there for milliseconds).
+  if (head != read) RequeueDeadClaimsLocked();
+  if (rec > seg_.capacity - (tail - head)) return kFull;
   uint8_t* p = seg_.data + tail % seg_.capacity;
   StoreU32(p, len);
   StoreU32(p + 4, kRecBusy | SelfOwnerBits());
@@ -112,14 +112,10 @@ int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at) {
            tail = h->tail.load(std::memory_order_relaxed);
   int st = CheckIndices(head, read, tail);
   if (st != kOk) return st;
+  // A claimed record still at `head`: if its consumer died, its message goes first (FIFO).
+  if (head != read && RequeueDeadClaimsLocked()) read = h->read.load(std::memory_order_relaxed);
   for (;;) {
-    if (read == tail) {
-      if (head != read && RequeueDeadClaimsLocked()) {
-        read = h->read.load(std::memory_order_relaxed);
-        continue;
-      }
-      return shutdown ? kShutdown : kEmpty;
-    }
+    if (read == tail) return shutdown ? kShutdown : kEmpty;
     uint8_t* p = seg_.data + read % capacity;
     uint32_t len = LoadU32(p), w = LoadState(p);
     uint64_t rec = RecordSize(len);
@@ -132,7 +128,7 @@ int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at) {
         h->read.store(read, std::memory_order_relaxed);
         continue;
       case kRecBusy:
-        if (StuckOwnerGone(read, w)) {
+        if (StuckOwnerGone(busy_watch_, read, w)) {
           DiscardLocked(read);
           read += rec;
           h->read.store(read, std::memory_order_relaxed);
@@ -229,17 +225,17 @@ int64_t Records::PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32
 // ---------------------------------------------------------------------------------------------
 // Dead owners.
 
-bool Records::StuckOwnerGone(uint64_t at, uint32_t w) {
+bool Records::StuckOwnerGone(Watch& watch, uint64_t at, uint32_t w) {
   int64_t now = NowMs();
-  if (watch_.at != at || watch_.word != w) {
-    watch_ = Watch{at, w, now + kFirstOwnerCheckMs, false};
+  if (watch.at != at || watch.word != w) {
+    watch = Watch{at, w, now + kFirstOwnerCheckMs, false};
     return false;
   }
-  if (watch_.gone) return true;
-  if (now < watch_.next_check_ms) return false;
-  watch_.next_check_ms = now + kOwnerCheckEveryMs;
-  watch_.gone = OwnerGone(w & kRecOwnerMask, seg_.dev, seg_.ino);
-  return watch_.gone;
+  if (watch.gone) return true;
+  if (now < watch.next_check_ms) return false;
+  watch.next_check_ms = now + kOwnerCheckEveryMs;
+  watch.gone = OwnerGone(w & kRecOwnerMask, seg_.dev, seg_.ino);
+  return watch.gone;
 }
 
 void Records::DiscardLocked(uint64_t at) {
@@ -265,7 +261,7 @@ bool Records::RequeueDeadClaimsLocked() {
   const uint8_t* first = seg_.data + head % capacity;
   uint32_t w = LoadState(first);
   // After AdvanceHead the oldest record is not DONE; only a CLAIMED one holds the front back.
-  if (Kind(w) != kRecClaimed || !StuckOwnerGone(head, w)) return false;
+  if (Kind(w) != kRecClaimed || !StuckOwnerGone(claim_watch_, head, w)) return false;
   // Its owner is gone. Give back every claimed record of a dead owner in [head, read), oldest first.
   uint64_t oldest = UINT64_MAX;
   uint32_t last_owner = 0;
@@ -295,7 +291,7 @@ bool Records::RequeueDeadClaimsLocked() {
   }
   if (oldest == UINT64_MAX) return false;
   h->read.store(oldest, std::memory_order_release);
-  watch_ = Watch{};
+  claim_watch_ = Watch{};
   changed_ = true;
   return true;
 }
@@ -362,7 +358,7 @@ int Records::Repair() {
   }
   h->read.store(read);
   h->count.store(count);
-  watch_ = Watch{};
+  busy_watch_ = claim_watch_ = Watch{};
   return kOk;
 }
 
@@ -404,7 +400,7 @@ Readiness Records::ReadyLocked(Event event, uint32_t needed) {
       uint64_t rec = RecordSize(len);
       if (len > seg_.max_payload() || rec > tail - x) return Readiness::kReady;  // the get reports it
       if (Kind(w) == kRecReady) return Readiness::kReady;
-      if (Kind(w) == kRecBusy) return StuckOwnerGone(x, w) ? Readiness::kReady : Readiness::kStuck;
+      if (Kind(w) == kRecBusy) return StuckOwnerGone(busy_watch_, x, w) ? Readiness::kReady : Readiness::kStuck;
       x += rec;  // DONE / CLAIMED behind a given-back record: the get skips them too
     }
     if (head != read) {

@@ -111,7 +111,8 @@ class Records {
   int CheckIndices(uint64_t head, uint64_t read, uint64_t tail);
   /** Is the in-flight record at `at` (state word `w`) stuck with a dead owner? Rate-limited: the
    *  first check after 2 ms of seeing the same record in the same state, then every 250 ms. */
-  bool StuckOwnerGone(uint64_t at, uint32_t w);
+  struct Watch;
+  bool StuckOwnerGone(Watch& watch, uint64_t at, uint32_t w);
   /** Gives back every CLAIMED record of a dead owner in [head, read): READY again, `read` moved
    *  back to the oldest. True if any was. */
   bool RequeueDeadClaimsLocked();
@@ -120,13 +121,15 @@ class Records {
   const Segment& seg_;
   ErrorLog& log_;
   uint64_t needed_ = 0;
-  // Guarded by the segment lock (only touched by its holder).
+  // Guarded by the segment lock (only touched by its holder): the in-flight record last seen holding
+  // the front back, one for BUSY records at `read` and one for CLAIMED records at `head`.
   struct Watch {
     uint64_t at = UINT64_MAX;
     uint32_t word = 0;
     int64_t next_check_ms = 0;
     bool gone = false;
-  } watch_;
+  };
+  Watch busy_watch_, claim_watch_;
   bool changed_ = false;
 };
 

@@ -71,8 +71,7 @@ HeaderFields FieldsFromBytes(const uint8_t* b) {
 
 bool IsIncompatible(SegmentReason r) {
   return r == SegmentReason::kNotAQueue || r == SegmentReason::kVersion || r == SegmentReason::kHeaderSize ||
-         r == SegmentReason::kLockAbi ||
-         r == SegmentReason::kUnfinished || r == SegmentReason::kNotRegular;
+         r == SegmentReason::kLockAbi || r == SegmentReason::kUnfinished || r == SegmentReason::kNotRegular;
 }
 
 /** THE header check of a READY segment of `file_size` bytes. kNone, or the reason with `*problem`
@@ -83,9 +82,8 @@ SegmentReason CheckFields(const HeaderFields& f, uint64_t file_size, std::string
     return SegmentReason::kNotAQueue;
   }
   if (f.version != kLayoutVersion) {
-    *problem = "uses layout version " + std::to_string(f.version) +
-               (f.version == 1 ? " (shm-queue 0.1.x)" : "") + ", this build reads version " +
-               std::to_string(kLayoutVersion) +
+    *problem = "uses layout version " + std::to_string(f.version) + (f.version == 1 ? " (shm-queue 0.1.x)" : "") +
+               ", this build reads version " + std::to_string(kLayoutVersion) +
                "; use the same shm-queue version in every process: drain it with the release that created it, "
                "then remove it (Queue.unlink or `shm-queue rm`) and create it again";
     return SegmentReason::kVersion;
@@ -98,12 +96,14 @@ SegmentReason CheckFields(const HeaderFields& f, uint64_t file_size, std::string
   if (f.lock_abi != kLockAbiFutexTid) {
     char abi[16];
     snprintf(abi, sizeof abi, "0x%08x", f.lock_abi);
-    *problem = std::string("has lock ABI ") + abi + ", this build speaks 0x" + [] {
-      char own[16];
-      snprintf(own, sizeof own, "%08x", kLockAbiFutexTid);
-      return std::string(own);
-    }() + " (the futex lock word of layout 2); a process with another lock cannot share it: use the same "
-          "shm-queue build everywhere";
+    *problem = std::string("has lock ABI ") + abi + ", this build speaks 0x" +
+               [] {
+                 char own[16];
+                 snprintf(own, sizeof own, "%08x", kLockAbiFutexTid);
+                 return std::string(own);
+               }() +
+               " (the futex lock word of layout 2); a process with another lock cannot share it: use the same "
+               "shm-queue build everywhere";
     return SegmentReason::kLockAbi;
   }
   if (f.capacity < kMinCapacity || f.capacity > kMaxCapacity || f.capacity % 8 != 0) {

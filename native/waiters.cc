@@ -8,12 +8,12 @@
 namespace shmq {
 
 namespace {
-constexpr int64_t kWaitSliceMs = 200;   // waits wake at least this often to re-check state
+constexpr int64_t kWaitSliceMs = 200;      // waits wake at least this often to re-check state
 constexpr int64_t kStuckFirstSliceMs = 3;  // ... and sooner behind another process's in-flight record
-constexpr int64_t kWaitSpinNs = 30000;  // longest a waiter polls before it sleeps on the futex
-constexpr int64_t kMinSpinNs = 1000;    // below this, a waiter sleeps at once (but see kSpinProbe)
-constexpr uint32_t kSpinProbe = 64;     // ...and polls in full once every kSpinProbe waits
-constexpr int kNoVerdict = 1;           // Spin(): the hint did not turn true
+constexpr int64_t kWaitSpinNs = 30000;     // longest a waiter polls before it sleeps on the futex
+constexpr int64_t kMinSpinNs = 1000;       // below this, a waiter sleeps at once (but see kSpinProbe)
+constexpr uint32_t kSpinProbe = 64;        // ...and polls in full once every kSpinProbe waits
+constexpr int kNoVerdict = 1;              // Spin(): the hint did not turn true
 }  // namespace
 
 int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel) {

@@ -49,6 +49,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   Napi::Value PushMany(const Napi::CallbackInfo& info);
   Napi::Value SetReadBuffer(const Napi::CallbackInfo& info);
   Napi::Value Shift(const Napi::CallbackInfo& info);
+  Napi::Value ShiftInto(const Napi::CallbackInfo& info);
   Napi::Value ShiftMany(const Napi::CallbackInfo& info);
   Napi::Value Peek(const Napi::CallbackInfo& info);
   Napi::Value Needed(const Napi::CallbackInfo& info);
@@ -68,6 +69,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 #ifdef SHM_QUEUE_TEST_HOOKS
   Napi::Value TestLockAndTear(const Napi::CallbackInfo& info);
+  Napi::Value TestHoldInCopy(const Napi::CallbackInfo& info);
 #endif
   static Napi::Value UnlinkName(const Napi::CallbackInfo& info);
 

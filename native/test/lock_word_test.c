@@ -36,13 +36,13 @@
 
 struct shared {
   uint32_t word;
-  uint32_t inside;      /* 1 while someone is in the critical section */
-  uint64_t a, b;        /* updated in two steps inside the lock: a == b whenever the lock is free */
-  uint64_t overlaps;    /* times a holder found `inside` already set */
-  uint64_t repairs;     /* SHMQ_LOCKED_OWNER_DIED takes */
-  uint64_t torn_seen;   /* takes that found a != b (must all be OWNER_DIED takes) */
-  uint64_t torn_plain;  /* ... found by a plain SHMQ_LOCKED take: a failure */
-  uint64_t slow_waits;  /* acquisitions that took longer than the bound below */
+  uint32_t inside;     /* 1 while someone is in the critical section */
+  uint64_t a, b;       /* updated in two steps inside the lock: a == b whenever the lock is free */
+  uint64_t overlaps;   /* times a holder found `inside` already set */
+  uint64_t repairs;    /* SHMQ_LOCKED_OWNER_DIED takes */
+  uint64_t torn_seen;  /* takes that found a != b (must all be OWNER_DIED takes) */
+  uint64_t torn_plain; /* ... found by a plain SHMQ_LOCKED take: a failure */
+  uint64_t slow_waits; /* acquisitions that took longer than the bound below */
 };
 
 static const struct shmq_lock_policy kPolicy = {200, 2000000, 250000000};
@@ -137,10 +137,11 @@ static struct shared* map_file(const char* file, int create) {
 static int report(struct shared* s, uint64_t expected_total) {
   int ok = s->overlaps == 0 && s->torn_plain == 0 && s->a == s->b && s->word == 0 && s->slow_waits == 0 &&
            (expected_total == 0 || s->a == expected_total);
-  printf("%s: a=%llu b=%llu expected=%llu overlaps=%llu repairs=%llu torn_seen=%llu torn_plain=%llu slow=%llu word=%#x\n",
-         ok ? "ok" : "FAIL", (unsigned long long)s->a, (unsigned long long)s->b, (unsigned long long)expected_total,
-         (unsigned long long)s->overlaps, (unsigned long long)s->repairs, (unsigned long long)s->torn_seen,
-         (unsigned long long)s->torn_plain, (unsigned long long)s->slow_waits, s->word);
+  printf(
+      "%s: a=%llu b=%llu expected=%llu overlaps=%llu repairs=%llu torn_seen=%llu torn_plain=%llu slow=%llu word=%#x\n",
+      ok ? "ok" : "FAIL", (unsigned long long)s->a, (unsigned long long)s->b, (unsigned long long)expected_total,
+      (unsigned long long)s->overlaps, (unsigned long long)s->repairs, (unsigned long long)s->torn_seen,
+      (unsigned long long)s->torn_plain, (unsigned long long)s->slow_waits, s->word);
   return ok ? 0 : 1;
 }
 
