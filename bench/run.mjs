@@ -223,7 +223,7 @@ async function runCase(scenario, c, env) {
   }
 }
 
-function valueOf(metric, r) {
+function metricValue(metric, r) {
   if (!r) return NaN;
   if (metric === 'latency') return r.p50;
   if (metric === 'bytes') return r.bytesPerSec / 1e6;
@@ -242,8 +242,8 @@ function analyse(entry, def) {
   for (const a of entry.cases.filter((c) => c.shm)) {
     for (const b of entry.cases.filter((c) => !c.shm)) {
       const perRound = a.runs.map((ra, i) => {
-        const va = valueOf(entry.metric, ra);
-        const vb = valueOf(entry.metric, b.runs[i]);
+        const va = metricValue(entry.metric, ra);
+        const vb = metricValue(entry.metric, b.runs[i]);
         return latency ? vb / va : va / vb;
       });
       entry.ratios.push({
@@ -332,7 +332,7 @@ async function measure() {
           const r = await runCase(s, st.c, { futex: futexInfo });
           st.runs.push(r);
           progress(
-            `${head}: ${fmtUnit(valueOf(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`,
+            `${head}: ${fmtUnit(metricValue(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`,
           );
         } catch (error) {
           st.runs.push(null);
@@ -343,7 +343,7 @@ async function measure() {
     }
     for (const st of state) {
       const ok = st.runs.filter(Boolean);
-      const values = st.runs.map((r) => valueOf(s.metric, r));
+      const values = st.runs.map((r) => metricValue(s.metric, r));
       const c = {
         id: st.c.id,
         label: st.c.label,

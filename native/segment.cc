@@ -418,11 +418,14 @@ ProbeResult ProbeSegment(const std::string& name) {
                   name + "'";
       return r;
     }
-    if (size > 0 && size < sizeof(Header)) {
+    // A finished header (magic + READY) on a file too small for it was truncated: corrupt. Anything
+    // else that small is a creation that never got as far as its single ftruncate: unfinished.
+    bool finished = fields.magic == kMagic && fields.state == kStateReady;
+    if (size > 0 && size < sizeof(Header) && finished) {
       r.kind = K::kCorrupt;
       r.detail =
           "smaller (" + std::to_string(size) + " bytes) than a queue header (" + std::to_string(sizeof(Header)) + ")";
-    } else if (size == 0 || fields.state != kStateReady || fields.magic == 0) {
+    } else if (size < sizeof(Header) || !finished) {
       timespec now;
       clock_gettime(CLOCK_REALTIME, &now);
       r.kind = K::kUnfinished;
@@ -458,8 +461,7 @@ ProbeResult ProbeSegment(const std::string& name) {
       r.kind = K::kCorrupt;
       r.detail = problem;
     }
-    r.message = "queue segment is corrupt: queue '" + name + "' " + r.detail +
-                "; remove it (Queue.unlink or `shm-queue rm`) and create it again";
+    r.message = "queue '" + name + "' " + r.detail;
     return r;
   }
 }

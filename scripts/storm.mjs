@@ -135,8 +135,7 @@ export async function runStorm({
     let buf = '';
     child.stdout.setEncoding('utf8').on('data', (d) => {
       buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         lastLine = Date.now();

@@ -12,7 +12,7 @@ for (const raw of log.split('\n')) {
   } else if (current) {
     current.push(line);
   } else if (
-    !/^(Memcheck|Copyright|Using Valgrind|Command|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|Rerun with|To see them|in use at exit|total heap usage|   (definitely|indirectly|possibly) lost|   still reachable|        suppressed|\s+of which reachable)/.test(
+    !/^(Memcheck|Copyright|Using Valgrind|Command|Parent PID|HEAP SUMMARY|LEAK SUMMARY|ERROR SUMMARY|For lists|For counts|Rerun with|To see them|in use at exit|total heap usage| {3}(definitely|indirectly|possibly) lost| {3}still reachable| {8}suppressed|\s+of which reachable)/.test(
       line,
     )
   ) {

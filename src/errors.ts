@@ -5,6 +5,13 @@
  *
  * @module
  */
+import {
+  status,
+  type NativeError,
+  type NativeRefusalReason,
+  type NativeStatus,
+  type ProbeResult,
+} from './native/index.js';
 
 /** Every stable error code of a {@link ShmQueueError}. */
 export type ShmQueueErrorCode =
@@ -126,6 +133,191 @@ export class TaskDoneError extends ShmQueueError {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// THE table from what the native layer reports to the typed error a caller sees. Three inputs:
+// a status returned by an operation (`status`), a thrown system error (`code` = errno name), and a
+// thrown segment refusal (`code` + structured `reason`). Nothing here reads a message's text.
+
+/** What an operation's error message may say about the queue and the call. */
+export interface StatusContext {
+  /** Queue name. */
+  readonly queue: string;
+  /** The operation: 'put' messages talk about room, 'get' messages about messages. */
+  readonly op: 'put' | 'get';
+  /** The wait, in ms: 0 for the Nowait variants (the message then says how to wait instead). */
+  readonly timeout: number;
+  /** For `putMany`: how many values went in before the failure ... */
+  readonly putCount?: number;
+  /** ... of how many (set by the promise `putMany`, whose timeout message counts them). */
+  readonly total?: number;
+  /** Encoded size of the refused message, for `tooLarge`. */
+  readonly size?: number;
+  /** Largest encoded message of the queue, for `tooLarge`. */
+  readonly limit?: number;
+  readonly maxsize?: number;
+  readonly capacity?: number;
+  /** Messages queued now; called only to word a full queue's message. */
+  readonly count?: () => number;
+  /** The native layer's own description (`lastError().message`), for `corrupt`. */
+  readonly detail?: () => string;
+}
+
+type StatusName = keyof NativeStatus;
+
+const BY_STATUS: { readonly [K in StatusName]?: (c: StatusContext) => Error } = {
+  full: (c) =>
+    new QueueFullError(
+      c.total !== undefined && c.timeout !== 0
+        ? `putMany on queue '${c.queue}' timed out after ${c.timeout} ms with ${c.putCount ?? 0} of ${c.total} values put`
+        : c.timeout === 0
+          ? `queue '${c.queue}' is full (${c.count?.() ?? '?'} messages, maxsize ${c.maxsize}, capacity ${c.capacity} bytes); use put() or putSync() to wait for room`
+          : `queue '${c.queue}' stayed full for ${c.timeout} ms; consumers are not keeping up (raise the timeout, maxsize or capacity)`,
+      c.putCount ?? 0,
+    ),
+  empty: (c) =>
+    new QueueEmptyError(
+      c.timeout === 0
+        ? `queue '${c.queue}' is empty; use get() or getSync() to wait for a message`
+        : `queue '${c.queue}' stayed empty for ${c.timeout} ms`,
+    ),
+  tooLarge: (c) => tooLargeError(c.queue, c.size ?? 0, c.limit ?? 0),
+  shutdown: (c) =>
+    new QueueShutdownError(
+      c.op === 'put'
+        ? `queue '${c.queue}' is shut down; it accepts no more messages`
+        : `queue '${c.queue}' is shut down and drained`,
+    ),
+  corrupt: (c) => new QueueCorruptError(c.detail?.() || `queue '${c.queue}' is corrupt`),
+  taskDoneTooMany: (c) => new TaskDoneError(`taskDone() called more times than items were put on queue '${c.queue}'`),
+};
+
+/** Native status value -> its name, built once from the addon's own table. */
+const STATUS_NAMES = new Map<number, StatusName>(
+  (Object.entries(status) as [StatusName, number][]).map(([name, value]) => [value, name]),
+);
+
+/** The typed error for a native status that ended an operation. */
+export function statusError(code: number, context: StatusContext): Error {
+  const name = STATUS_NAMES.get(code);
+  const make = name === undefined ? undefined : BY_STATUS[name];
+  if (make) return make(context);
+  return new QueueCorruptError(`queue '${context.queue}': unexpected native status ${code}`);
+}
+
+/** The error of a message that can never fit (shared by the encode check and the native status). */
+export function tooLargeError(queue: string, size: number, limit: number): MessageTooLargeError {
+  return new MessageTooLargeError(
+    `message of ${size} bytes can never fit in queue '${queue}' (largest: ${limit} bytes); create the queue with a larger capacity`,
+    size,
+    limit,
+  );
+}
+
+/**
+ * What is wrong with a segment that cannot be used as a queue, in the vocabulary of the native
+ * `probe()` kinds. The native open reports the same facts as `code` + `reason`.
+ */
+export type SegmentProblem = 'not-a-queue' | 'not-regular' | 'incompatible' | 'unfinished' | 'corrupt';
+
+/** `reason` of a native ERR_QUEUE_CORRUPT / ERR_QUEUE_INCOMPATIBLE refusal -> the problem it reports. */
+const BY_REASON: Readonly<Record<NativeRefusalReason, SegmentProblem>> = {
+  'not-a-queue': 'not-a-queue',
+  'not-regular': 'not-regular',
+  version: 'incompatible',
+  flags: 'incompatible',
+  unfinished: 'unfinished',
+  'header-size': 'corrupt',
+  capacity: 'corrupt',
+  size: 'corrupt',
+  codec: 'corrupt',
+  truncated: 'corrupt',
+};
+
+/** The segment problem a native refusal reports, or undefined when `error` is not a refusal. */
+export function segmentProblemOf(error: NativeError): SegmentProblem | undefined {
+  if (error.code !== 'ERR_QUEUE_CORRUPT' && error.code !== 'ERR_QUEUE_INCOMPATIBLE') return undefined;
+  const problem = error.reason === undefined ? undefined : BY_REASON[error.reason];
+  return problem ?? (error.code === 'ERR_QUEUE_CORRUPT' ? 'corrupt' : 'incompatible');
+}
+
+/** The typed error of a segment problem: impossible values are corrupt, anything else incompatible. */
+function segmentError(problem: SegmentProblem, message: string): QueueCorruptError | QueueIncompatibleError {
+  return problem === 'corrupt' ? new QueueCorruptError(message) : new QueueIncompatibleError(message);
+}
+
+/** What a caller was doing when the native layer threw. */
+export interface OpenContext {
+  readonly queue: string;
+  /** `'open'` (create or open), `'inspect'` (read-only look), `'peek'` (read-write look), `'unlink'`. */
+  readonly op: 'open' | 'inspect' | 'peek' | 'unlink';
+  /** The segment path, for system errors that do not carry one. */
+  readonly path?: string;
+}
+
+/** System error `code` -> the typed error (or reworded system error) a caller sees. */
+const BY_ERRNO: Readonly<Record<string, (e: NativeError, c: OpenContext) => Error>> = {
+  EEXIST: (e, c) =>
+    new QueueExistsError(
+      `queue '${c.queue}' already exists; use Queue.open('${c.queue}'), or pass { exclusive: false } to create-or-open`,
+      { cause: e },
+    ),
+  ENOENT: (e, c) =>
+    new QueueNotFoundError(
+      c.op === 'open'
+        ? `queue '${c.queue}' does not exist; create it first with Queue.create('${c.queue}')`
+        : `queue '${c.queue}' does not exist (no ${c.path ?? e.path ?? 'segment'})`,
+      { cause: e },
+    ),
+  EACCES: permissionDenied,
+  EPERM: permissionDenied,
+};
+
+function permissionDenied(e: NativeError, c: OpenContext): Error {
+  const where = c.path ?? e.path ?? '/dev/shm';
+  e.message =
+    c.op === 'open'
+      ? `${e.code}: permission denied opening queue '${c.queue}' (${where}); run as the user that created it, or create it with a wider { mode }`
+      : c.op === 'peek'
+        ? `${e.code}: permission denied opening queue '${c.queue}' read-write (${where}); peek takes the queue's lock, so it needs read and write access: run as its owner (or root)`
+        : c.op === 'unlink'
+          ? `${e.code}: permission denied removing queue '${c.queue}' (${where}); only its owner (or root) may remove it from /dev/shm`
+          : `${e.code}: permission denied reading queue '${c.queue}' (${where}); run as its owner (or root)`;
+  return e;
+}
+
+/** The typed error for what the native constructor or `unlink` threw. */
+export function nativeError(error: unknown, context: OpenContext): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const e = error as NativeError;
+  const byErrno = e.code === undefined ? undefined : BY_ERRNO[e.code];
+  if (byErrno) return byErrno(e, context);
+  const problem = segmentProblemOf(e);
+  if (problem !== undefined) return segmentError(problem, e.message);
+  return e;
+}
+
+/**
+ * The error for a probe result that is not a usable queue: `QueueNotFoundError` when missing, a
+ * segment error for a foreign, unfinished or corrupt one, a Node-style system error otherwise.
+ */
+export function probeError(probe: ProbeResult, queue: string, path: string): Error {
+  switch (probe.kind) {
+    case 'missing':
+      return new QueueNotFoundError(`queue '${queue}' does not exist (no ${path})`);
+    case 'permission-denied':
+    case 'error':
+      return Object.assign(new Error(probe.message), {
+        code: probe.code,
+        path,
+        ...(probe.kind === 'error' ? { errno: probe.errno, syscall: probe.syscall } : {}),
+      });
+    case 'queue':
+      return new QueueIncompatibleError(`queue '${queue}': ${probe.message}`); // not an error: callers check first
+    default:
+      return segmentError(probe.kind, probe.message);
+  }
+}
+
 /** Node-style argument error codes used by {@link invalidArgType} and friends. */
 type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
 
@@ -146,7 +338,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
     const ctor = (value as object).constructor;
-    return ctor && ctor.name ? `an instance of ${ctor.name}` : 'an object';
+    return ctor?.name ? `an instance of ${ctor.name}` : 'an object';
   }
   if (typeof value === 'string') {
     const shown = value.length > 40 ? `${value.slice(0, 37)}...` : value;

@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-export { Queue, JoinableQueue, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_CAPACITY, MAX_MAXSIZE } from './queue.js';
-export type { CreateOptions, OpenOptions, SyncWaitOptions, WaitOptions, ShutdownOptions, QueueStats } from './queue.js';
-export { resolveCodec, CODEC_NAMES } from './codecs.js';
-export type { Codec, CodecName } from './codecs.js';
+export { Queue, JoinableQueue, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_CAPACITY, MAX_MAXSIZE } from './queue/index.js';
+export type { CreateOptions, OpenOptions, SyncWaitOptions, WaitOptions, ShutdownOptions, QueueStats } from './types.js';
+export { resolveCodec, CODEC_NAMES } from './codecs/index.js';
+export type { Codec, CodecName } from './codecs/index.js';
 export {
   ShmQueueError,
   QueueFullError,
@@ -23,7 +23,7 @@ export {
   TaskDoneError,
 } from './errors.js';
 export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
-export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect.js';
+export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect/index.js';
 export type {
   QueueInspection,
   QueueListEntry,
@@ -34,4 +34,4 @@ export type {
   PeekOptions,
   PeekResult,
   PeekedMessage,
-} from './inspect.js';
+} from './inspect/index.js';

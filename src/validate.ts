@@ -5,20 +5,35 @@
  * @module
  */
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { addon, limits } from './native/index.js';
 
-/** Queue names: what fits safely in a /dev/shm file name. */
-export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,200}$/;
+/**
+ * True when `name` is a valid queue name. The rule itself lives in the native core
+ * (`addon.isValidName`: 1-200 of [A-Za-z0-9_.-], not '.' or '..'); it makes no system call.
+ */
+export function isValidName(name: string): boolean {
+  return addon.isValidName(name);
+}
+
+/** What a valid queue name is, in words, for error messages. */
+export const NAME_RULE = `1-${limits.maxNameLength} characters of A-Z, a-z, 0-9, '_', '.' or '-' (and not '.' or '..')`;
 
 /** Throws unless `name` is a valid queue name. */
 export function validateName(name: unknown, argName = 'name'): string {
   if (typeof name !== 'string') throw invalidArgType(argName, 'of type string', name);
-  if (!NAME_PATTERN.test(name) || name === '.' || name === '..') {
+  if (!addon.isValidName(name)) {
     throw invalidArgValue(
       argName,
-      `must be 1-200 characters of A-Z, a-z, 0-9, '_', '.' or '-' (and not '.' or '..'). Received ${JSON.stringify(name.length > 60 ? `${name.slice(0, 57)}...` : name)}`,
+      `must be ${NAME_RULE}. Received ${JSON.stringify(name.length > 60 ? `${name.slice(0, 57)}...` : name)}`,
     );
   }
   return name;
+}
+
+/** Throws unless `value` is undefined or a boolean. */
+export function validateOptionalBoolean(value: unknown, argName: string): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') throw invalidArgType(argName, 'of type boolean', value);
+  return value;
 }
 
 /** Throws unless `value` is an integer in [min, max]. */
@@ -33,8 +48,9 @@ export function validateInteger(value: unknown, argName: string, min: number, ma
 /** Throws unless `value` is undefined or a plain options object; returns it as a record. */
 export function validateOptions(value: unknown, argName: string, known: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalidArgType(argName, 'of type object', value);
+  }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) {

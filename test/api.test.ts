@@ -263,7 +263,7 @@ describe('non-blocking and bounded behaviour', () => {
       q.putSync(Buffer.alloc(200, round & 0xff));
       held.push(q.getSync() as Buffer);
     }
-    held.forEach((b, i) => expect(b.every((x) => x === (i & 0xff))).toBe(true));
+    for (const [i, b] of held.entries()) expect(b.every((x) => x === (i & 0xff))).toBe(true);
   });
 
   it('large messages (larger than the read slab) round-trip', () => {

@@ -2,7 +2,7 @@
 // at random offsets of /dev/shm/shm-queue.<name> with node:fs, then other processes open, put,
 // get and read stats. Every outcome must be a success or a typed error with a known code; the
 // processes must exit normally (no SIGSEGV/SIGBUS/abort) and answer within a bound.
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -11,7 +11,7 @@ import { Queue } from '../src/index.js';
 import { runStorm, summaryLine } from '../scripts/storm.mjs';
 import { DIST, collect, lineReader, uniqueName } from './helpers.js';
 
-const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/binding.js', import.meta.url))).href;
+const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/native/index.js', import.meta.url))).href;
 const MIB = 1 << 20;
 /** Set by `npm run test:sanitize`: instrumented child processes start ~10x slower; scale down. */
 const SLOW = process.env['SHM_QUEUE_TEST_SLOW'] === '1';

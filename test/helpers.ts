@@ -93,8 +93,7 @@ export function lineReader(child: ChildProcess): () => Promise<unknown> {
   child.stderr?.on('data', (d: Buffer | string) => (stderr += d.toString()));
   child.stdout?.on('data', (d: Buffer | string) => {
     buffer += d.toString();
-    let i: number;
-    while ((i = buffer.indexOf('\n')) >= 0) {
+    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
       const line = buffer.slice(0, i);
       buffer = buffer.slice(i + 1);
       const w = waiting.shift();

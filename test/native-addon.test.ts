@@ -2,7 +2,7 @@
 // the one source of the limits, flags and name rules, probe() that never blocks, and a stable
 // `reason` on segment errors.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
@@ -154,11 +154,19 @@ describe('probe()', () => {
   it('reports unfinished and corrupt headers, and segment errors carry a reason', () => {
     const empty = uniqueName('empty');
     closeSync(openSync(SHM + empty, 'w', 0o600));
+    // Too small for a header: zeros are a creation that never got to its ftruncate (unfinished);
+    // the start of a finished header (magic + READY) is a truncated queue (corrupt).
+    const zeros = uniqueName('zeros');
+    writeFileSync(SHM + zeros, Buffer.alloc(100));
+    const finished = uniqueName('finished');
+    new shipped.QueueHandle(0, finished, 1 << 12, 0, 0, 'raw', 0o600).close();
     const short = uniqueName('short');
-    writeFileSync(SHM + short, Buffer.alloc(100));
+    writeFileSync(SHM + short, readFileSync(SHM + finished).subarray(0, 128));
+    rmSync(SHM + finished);
     try {
       expect(shipped.probe(empty)).toMatchObject({ kind: 'unfinished' });
       expect(shipped.probe(empty).ageMs).toBeGreaterThanOrEqual(0);
+      expect(shipped.probe(zeros)).toMatchObject({ kind: 'unfinished' });
       expect(shipped.probe(short)).toMatchObject({ kind: 'corrupt' });
       let error: { code?: string; reason?: string } = {};
       try {
@@ -169,6 +177,7 @@ describe('probe()', () => {
       expect(error).toMatchObject({ code: 'ERR_QUEUE_CORRUPT', reason: 'truncated' });
     } finally {
       rmSync(SHM + empty);
+      rmSync(SHM + zeros);
       rmSync(SHM + short);
     }
   });

@@ -190,17 +190,18 @@ describe('the packed tarball', () => {
       'native/binding/init.cc',
       'dist/index.js',
       'dist/index.d.ts',
-      'dist/binding.js',
-      'dist/binding.d.ts',
+      'dist/native/loader.js',
+      'dist/native/loader.d.ts',
+      'dist/cli/index.js',
       prebuild,
     ]) {
       expect(files).toContain(expected);
     }
-    // src/*.ts ships on purpose: dist's source maps and declaration maps point at it.
+    // src/**/*.ts ships on purpose: dist's source maps and declaration maps point at it.
     expect(files).toContain('src/index.ts');
     for (const file of files) {
       expect(file).toMatch(
-        /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/([a-z_]+\/)?[a-z_]+\.(cc|h)|dist\/[a-z_]+\.(js|d\.ts)(\.map)?|src\/[a-z_]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/,
+        /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/([a-z_]+\/)?[a-z_]+\.(cc|h)|dist\/([a-z]+\/)?[a-z0-9_-]+\.(js|d\.ts)(\.map)?|src\/([a-z]+\/)?[a-z0-9_-]+\.ts|bin\/shm-queue\.js|prebuilds\/[a-z0-9]+-[a-z0-9]+\/shm-queue\.(glibc|musl)\.node)$/,
       );
     }
     expect(files.filter((f) => f.startsWith('prebuilds/'))).toEqual(releaseMode ? RELEASE_PREBUILDS : [prebuild]);

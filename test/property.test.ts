@@ -30,7 +30,7 @@ describe('the default codec through a queue', () => {
           const out: unknown[] = [];
           while (out.length < values.length) out.push(...q.getManySync(chunk, { timeout: 0 }));
           expect(out.length).toBe(values.length);
-          values.forEach((v, i) => expectSame(out[i], v));
+          for (const [i, v] of values.entries()) expectSame(out[i], v);
         },
       ),
       { numRuns: 150 },
@@ -52,6 +52,6 @@ describe('the default codec through a queue', () => {
     out.putManySync(values);
     const got = values.map(() => inbox.getSync({ timeout: 10000 }));
     expect(okJson(await echo)).toEqual({ echoed: values.length });
-    values.forEach((v, i) => expectSame(got[i], v));
+    for (const [i, v] of values.entries()) expectSame(got[i], v);
   });
 });

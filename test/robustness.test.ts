@@ -113,8 +113,14 @@ describe('robustness', () => {
     using q = Queue.create(uniqueName());
     let settled = false;
     const g = q.get({ timeout: 2 ** 31 + 1000 }).then(
-      (v) => ((settled = true), v),
-      (e) => ((settled = true), Promise.reject(e)),
+      (v) => {
+        settled = true;
+        return v;
+      },
+      (e) => {
+        settled = true;
+        return Promise.reject(e);
+      },
     );
     await sleep(100);
     expect(settled).toBe(false);

@@ -22,7 +22,7 @@ export function barChart({ title, subtitle, panels, format }) {
     const values = panel.bars.map((b) => b.value).filter((v) => v > 0);
     if (values.length === 0) continue;
     // Log scale from one decade under the smallest value to the largest, so every bar shows.
-    const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values))) - 0);
+    const lo = 10 ** (Math.floor(Math.log10(Math.min(...values))) - 0);
     const hi = Math.max(...values) * 1.05;
     const scale = (v) =>
       v <= lo ? 2 : 2 + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (barMax - 2);

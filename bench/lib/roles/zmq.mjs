@@ -55,7 +55,9 @@ export async function producer(p, ctl) {
   // they are lost if this process ends now (linger does not cover process exit). So the sockets
   // stay open and a timer keeps the process alive; the orchestrator ends it once the consumers
   // reported (child.mjs gives up after 5 s).
-  setTimeout(() => socks.forEach((s) => s.close()), 4000);
+  setTimeout(() => {
+    for (const s of socks) s.close();
+  }, 4000);
   return { sent: seq };
 }
 

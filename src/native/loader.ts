@@ -15,98 +15,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { QueueStats } from './queue.js';
-
-/** Status codes returned by native operations (negative) — see native/ring.h `Status`. */
-export interface NativeStatus {
-  readonly ok: number;
-  readonly full: number;
-  readonly empty: number;
-  readonly tooLarge: number;
-  readonly shutdown: number;
-  readonly corrupt: number;
-  readonly needSpace: number;
-  readonly timedOut: number;
-  readonly cancelled: number;
-  readonly taskDoneTooMany: number;
-}
-
-/** Events the waiter thread reports; the values match native `shmq::Event`. */
-export const enum NativeEvent {
-  NotEmpty = 0,
-  NotFull = 1,
-  AllDone = 2,
-}
-
-/** Open modes of the native constructor. */
-export const enum OpenMode {
-  Create = 0,
-  Open = 1,
-  CreateOrOpen = 2,
-  /** Read-only, not attached: only stats(), info() and close() work. */
-  Inspect = 3,
-}
-
-export interface NativeInfo {
-  capacity: number;
-  maxsize: number;
-  flags: number;
-  codec: string;
-  maxPayload: number;
-  created: boolean;
-}
-
-/** What the native `stats()` returns: the public {@link QueueStats} minus the queue name. */
-export type NativeStats = Omit<QueueStats, 'name'>;
-
-/** The ObjectWrap in native/addon.cc. Timeouts are ms; a negative timeout waits forever. */
-export interface NativeHandle {
-  push(bytes: Uint8Array, timeoutMs: number): number;
-  pushMany(bytes: Uint8Array, lens: Uint32Array, n: number, timeoutMs: number): number;
-  setReadBuffer(slab: ArrayBuffer): void;
-  shift(offset: number, timeoutMs: number): number;
-  shiftMany(offset: number, max: number, lens: Uint32Array, timeoutMs: number): number;
-  peek(offset: number, max: number, lens: Uint32Array): number;
-  needed(): number;
-  lastError(): { message: string; status: number };
-  count(): number;
-  /** 0 none, 1 graceful, 2 immediate: one atomic load (stats() locks and checks processes). */
-  shutdownState(): number;
-  /** JoinableQueue: items put and not yet marked done. */
-  unfinished(): number;
-  stats(): NativeStats;
-  info(): NativeInfo;
-  shutdown(immediate: boolean): number;
-  taskDone(): number;
-  wait(event: NativeEvent, needed: number, timeoutMs: number): number;
-  watch(callback: (event: NativeEvent, status: number) => void): void;
-  arm(event: NativeEvent, needed: number): void;
-  ref(): void;
-  unref(): void;
-  close(): void;
-  /** Test hook (SHM_QUEUE_TEST_HOOKS=1 only): returns holding the lock, optionally mid-copy of a record. */
-  testLockAndTear(bytes?: Uint8Array, written?: number): number;
-}
-
-export interface NativeHandleConstructor {
-  new (
-    mode: OpenMode,
-    name: string,
-    capacity: number,
-    maxsize: number,
-    flags: number,
-    codec: string,
-    fileMode: number,
-  ): NativeHandle;
-  unlink(name: string): void;
-}
-
-export interface NativeAddon {
-  QueueHandle: NativeHandleConstructor;
-  status: NativeStatus;
-  layoutVersion: number;
-  recordHeaderSize: number;
-}
+import type { NativeAddon } from './types.js';
 
 /** The stable `code` of a {@link NativeLoadError}. */
 export const NATIVE_LOAD_ERROR_CODE = 'ERR_SHM_QUEUE_NATIVE_LOAD';
@@ -127,7 +36,8 @@ export class NativeLoadError extends Error {
   }
 }
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The package root: this file is dist/native/loader.js. */
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 interface NodeGypBuild {
   (dir: string): unknown;
@@ -176,7 +86,8 @@ function loadFailure(cause: unknown, binary: string | undefined): NativeLoadErro
   return new NativeLoadError(lines.join('\n'), { cause, binary });
 }
 
-function load(): NativeAddon {
+/** Loads the addon once; a binary of another shm-queue version (one without `probe`) is refused. */
+export function loadAddon(): NativeAddon {
   const require = createRequire(import.meta.url);
   const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
   let binary: string;
@@ -193,14 +104,11 @@ function load(): NativeAddon {
   } catch (err) {
     throw loadFailure(err, binary);
   }
-  if (typeof addon?.QueueHandle !== 'function') {
+  if (typeof addon?.QueueHandle !== 'function' || typeof addon.probe !== 'function') {
     throw loadFailure(
-      new Error("the module does not export QueueHandle: it is not this version of shm-queue's addon"),
+      new Error("the module does not export QueueHandle and probe: it is not this version of shm-queue's addon"),
       binary,
     );
   }
   return addon;
 }
-
-/** The loaded addon (loaded once, synchronously, at import time). */
-export const addon: NativeAddon = load();

@@ -1,0 +1,225 @@
+/**
+ * `'msgpack'`, the default codec: msgpackr with structured clone, falling back to `v8.serialize`
+ * for the few values msgpackr would alter (found by a walk over the value before packing).
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import { types } from 'node:util';
+import v8 from 'node:v8';
+import { Packr, Unpackr } from 'msgpackr';
+import { describe } from '../errors.js';
+import { asBuffer, isWellFormed, messageOf, refused } from './shared.js';
+import type { Codec } from './types.js';
+import { v8DecodeCopy, v8Encode } from './v8.js';
+
+/**
+ * Where msgpackr would alter a value, the message is v8.serialize output wrapped as one top-level
+ * msgpack ext 32 value of this type: `c9 <u32 length> 56 <v8 bytes>`. msgpackr never writes this
+ * ext type, so plain msgpack messages and fallback messages cannot be confused.
+ */
+const V8_FALLBACK_EXT = 0x56; // 'V'
+const FALLBACK_HEADER = 6;
+
+function functionRefused(fn: unknown): never {
+  throw refused(
+    `contains ${describe(fn)}, which the 'msgpack' codec cannot carry; remove it or convert it to data first.`,
+  );
+}
+
+const packr = new Packr({
+  structuredClone: true, // identity of shared and cyclic references; implies moreTypes
+  moreTypes: true, // Set, Error, RegExp, typed arrays, ArrayBuffer, DataView, big BigInts
+  largeBigIntToFloat: false, // BigInts beyond 64 bits use msgpackr's exact bigint extension
+  encodeUndefinedAsNil: false,
+  writeFunction: functionRefused as () => never, // never reached (functions take the v8 path), but never silent
+});
+const unpackr = new Unpackr({ structuredClone: true, moreTypes: true, copyBuffers: true });
+
+/** Typed array constructors msgpackr restores by name (subclasses are not). */
+const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  Buffer,
+  DataView,
+]);
+
+/**
+ * Objects already visited by the current walk. A short array scanned linearly, promoted to a Set
+ * past 32 entries: Set#clear() after every small walk cost more than the rest of the walk.
+ */
+const seenList: object[] = [];
+let seenSet: Set<object> | null = null;
+
+/** Marks `obj` as visited; true when it already was. */
+function alreadySeen(obj: object): boolean {
+  if (seenSet !== null) {
+    if (seenSet.has(obj)) return true;
+    seenSet.add(obj);
+    return false;
+  }
+  if (seenList.includes(obj)) return true;
+  seenList.push(obj);
+  if (seenList.length > 32) seenSet = new Set(seenList);
+  return false;
+}
+/** Cleared by the walk when msgpackr would not reproduce the value exactly. */
+let exact = true;
+/** Set by the walk when the value holds an Error (see {@link v8Fallback}). */
+let sawError = false;
+
+/**
+ * Walks `value` and clears {@link exact} for anything msgpackr (with the options above) would
+ * alter or drop: -0, lone surrogates (values and keys), array holes, `__proto__` keys, Errors
+ * (msgpackr loses the stack), boxed primitives, class instances and other objects without a
+ * plain prototype, typed array subclasses, Proxies, and what structured clone refuses (functions,
+ * symbols, WeakMap, Promise...). Such values go to v8, which carries them exactly or throws.
+ * The walk always completes, so that {@link sawError} is reliable.
+ */
+function visit(value: unknown): void {
+  switch (typeof value) {
+    case 'number':
+      if (value === 0 && 1 / value < 0) exact = false;
+      return;
+    case 'string':
+      if (!isWellFormed(value)) exact = false;
+      return;
+    case 'boolean':
+    case 'undefined':
+    case 'bigint':
+      return;
+    case 'object':
+      if (value !== null) visitObject(value);
+      return;
+    default: // function, symbol
+      exact = false;
+  }
+}
+
+function visitProperties(record: Record<string, unknown>): void {
+  for (const key in record) {
+    if (key === '__proto__' || !isWellFormed(key)) exact = false;
+    visit(record[key]);
+  }
+}
+
+function visitObject(obj: object): void {
+  if (alreadySeen(obj)) return; // a cycle or a shared reference: msgpackr keeps identity
+  if (types.isProxy(obj)) {
+    exact = false; // structured clone refuses proxies; v8 will throw
+    return;
+  }
+  const ctor = (obj as { constructor?: unknown }).constructor;
+  if (ctor === Object) {
+    visitProperties(obj as Record<string, unknown>);
+  } else if (ctor === Array) {
+    const array = obj as unknown[];
+    for (let i = 0, n = array.length; i < n; i++) {
+      const item = array[i];
+      if (item === undefined && !(i in array))
+        exact = false; // a hole
+      else visit(item);
+    }
+  } else if (ctor === Map) {
+    for (const [k, v] of obj as Map<unknown, unknown>) {
+      visit(k);
+      visit(v);
+    }
+  } else if (ctor === Set) {
+    for (const v of obj as Set<unknown>) visit(v);
+  } else if (ctor === undefined && Object.getPrototypeOf(obj) === null) {
+    visitProperties(obj as Record<string, unknown>);
+  } else if (!(ctor === Date || ctor === RegExp || ctor === ArrayBuffer || TYPED_ARRAYS.has(ctor))) {
+    exact = false;
+    if (obj instanceof Error) {
+      sawError = true;
+      visit((obj as { cause?: unknown }).cause);
+    } else if (obj instanceof Map) {
+      for (const [k, v] of obj) {
+        visit(k);
+        visit(v);
+      }
+    } else if (obj instanceof Set) {
+      for (const v of obj) visit(v);
+    }
+    if (!types.isBoxedPrimitive(obj)) visitProperties(obj as Record<string, unknown>);
+  }
+}
+
+/** True when msgpackr carries `value` exactly; also sets {@link sawError}. */
+function isExact(value: unknown): boolean {
+  exact = true;
+  sawError = false;
+  try {
+    visit(value);
+    return exact;
+  } catch {
+    // A throwing getter, or nesting too deep for the walk: let v8 decide (and test-decode).
+    sawError = true;
+    return false;
+  } finally {
+    seenList.length = 0;
+    seenSet = null;
+  }
+}
+
+/**
+ * Encodes with v8.serialize behind the fallback header. When the value holds an Error, the bytes
+ * are test-decoded: Node 20's deserializer fails on an Error whose `cause` leads back to itself,
+ * and such a value must be refused now rather than become a message no one can get.
+ */
+function v8Fallback(value: unknown): Uint8Array {
+  const body = v8Encode(value, 'msgpack');
+  if (sawError) {
+    try {
+      v8.deserialize(body);
+    } catch (error) {
+      throw refused(
+        `cannot be encoded by the 'msgpack' codec: v8 cannot decode its own encoding of it (${messageOf(error)}); an Error whose cause refers back to it does this.`,
+        error,
+      );
+    }
+  }
+  const out = Buffer.allocUnsafe(body.length + FALLBACK_HEADER);
+  out[0] = 0xc9;
+  out.writeUInt32BE(body.length, 1);
+  out[5] = V8_FALLBACK_EXT;
+  body.copy(out, FALLBACK_HEADER);
+  return out;
+}
+
+function isFallback(bytes: Uint8Array): boolean {
+  return (
+    bytes[0] === 0xc9 &&
+    bytes[5] === V8_FALLBACK_EXT &&
+    bytes.length >= FALLBACK_HEADER &&
+    ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0 === bytes.length - FALLBACK_HEADER
+  );
+}
+
+export const msgpackCodec: Codec<unknown> = Object.freeze({
+  name: 'msgpack',
+  borrowsInput: false,
+  encode(value: unknown): Uint8Array {
+    if (!isExact(value)) return v8Fallback(value);
+    try {
+      return packr.pack(value);
+    } catch {
+      // msgpackr limits we did not foresee (e.g. > 65535 keys in one object): v8 carries it or refuses.
+      return v8Fallback(value);
+    }
+  },
+  decode(bytes: Uint8Array): unknown {
+    if (isFallback(bytes)) return v8DecodeCopy(bytes.subarray(FALLBACK_HEADER));
+    return unpackr.unpack(asBuffer(bytes)); // a Buffer source makes binary values decode as Buffers
+  },
+});

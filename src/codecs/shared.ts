@@ -1,0 +1,51 @@
+/**
+ * Helpers shared by the built-in codecs.
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import { type ArgumentError, invalidArgValue } from '../errors.js';
+
+/** `invalidArgValue('value', ...)` with the underlying error attached as `cause`. */
+export function refused(reason: string, cause?: unknown): TypeError & ArgumentError {
+  const error = invalidArgValue('value', reason);
+  if (cause !== undefined) {
+    Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  }
+  return error;
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A Buffer viewing the same bytes (no copy); `bytes` itself when it already is one. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const stringProto = String.prototype as unknown as { isWellFormed?: (this: string) => boolean };
+/** True when `s` has no lone surrogate, i.e. UTF-8 carries it exactly. */
+export const isWellFormed: (s: string) => boolean =
+  typeof stringProto.isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !/(?:[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF])/.test(s);
+
+/**
+ * A growable scratch buffer for UTF-8 text. encode() results are views of it, valid until the
+ * next encode() of the same codec (the queue copies them at once).
+ */
+export class Utf8Scratch {
+  private buf = Buffer.allocUnsafeSlow(8192);
+
+  write(text: string): Uint8Array {
+    const worst = text.length * 3;
+    if (worst > this.buf.length) {
+      // Do not keep very large scratch buffers alive: allocate exactly, once.
+      if (worst > 1 << 20) return Buffer.from(text, 'utf8');
+      this.buf = Buffer.allocUnsafeSlow(Math.max(worst, this.buf.length * 2));
+    }
+    const written = this.buf.write(text, 0, 'utf8');
+    return this.buf.subarray(0, written);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The public option and stats types, shared by every part of the package (and by any other
+ * backend of the same interface). Types only: importing this module loads nothing.
+ *
+ * @module
+ */
+import type { Codec, CodecName } from './codecs/index.js';
+
+/** Options of `Queue.create`. */
+export interface CreateOptions<T = unknown> {
+  /** Most messages the queue holds; a put waits (or throws) when it is reached. 0 (default) bounds by bytes only. */
+  maxsize?: number;
+  /** Bytes of the shared ring that holds the encoded messages (default 1 MiB, 64 B to 1 TiB). Each message costs its encoded size plus 8-15 bytes. */
+  capacity?: number;
+  /** How values become bytes: a built-in codec name or a custom codec. Default `'msgpack'`. */
+  codec?: CodecName | Codec<T>;
+  /** File mode of the segment under /dev/shm (default `0o600`: only the creating user). */
+  mode?: number;
+  /** `true` (default): throw `ERR_QUEUE_EXISTS` if the name is taken. `false`: open the existing queue instead (create-or-open); options given explicitly must then match it. */
+  exclusive?: boolean;
+}
+
+/** Options of `Queue.open`. */
+export interface OpenOptions<T = unknown> {
+  /** The codec to use. Optional for a queue created with a built-in codec (the stored one is used); required for a custom codec. Must match the queue's codec. */
+  codec?: CodecName | Codec<T>;
+}
+
+/** Options of the synchronous blocking methods. */
+export interface SyncWaitOptions {
+  /** Milliseconds to wait. Absent (or `Infinity`) waits forever, `0` does not wait at all. */
+  timeout?: number;
+}
+
+/** Options of the promise-returning methods. */
+export interface WaitOptions extends SyncWaitOptions {
+  /** Cancels the wait: the promise rejects with `signal.reason` and nothing is put or taken. */
+  signal?: AbortSignal;
+}
+
+/** Options of `Queue.shutdown`. */
+export interface ShutdownOptions {
+  /** Discard the messages still queued (counted as done for `join()`). Default `false`: consumers drain them first. */
+  immediate?: boolean;
+}
+
+/** What `Queue.stats` reports: a lock-free snapshot of the shared header. */
+export interface QueueStats {
+  /** Queue name. */
+  name: string;
+  /** Messages in the queue now (same as `qsize()`). */
+  messages: number;
+  /** Ring bytes in use, including record headers and padding. */
+  bytesUsed: number;
+  /** Ring size in bytes. */
+  capacity: number;
+  /** Message limit (0 = bytes only). */
+  maxsize: number;
+  /** Messages ever put / taken, by every process. */
+  puts: number;
+  gets: number;
+  /** Times a process found the lock held by a dead process and recovered it. */
+  recoveries: number;
+  /** `JoinableQueue`: items put and not yet marked done (0 for a plain `Queue`). */
+  unfinishedTasks: number;
+  /** Shutdown state of the queue. */
+  shutdown: 'none' | 'graceful' | 'immediate';
+  /** Threads (in every process) waiting for a message / for room right now. */
+  waitingConsumers: number;
+  waitingProducers: number;
+  /** Segment layout version, creator, creation time (ms since the epoch) and size. */
+  layoutVersion: number;
+  creatorUid: number;
+  creatorPid: number;
+  createdAt: number;
+  /** Wall-clock ms of the last open and the last close of a handle, by any process (0 = never). */
+  lastAttachAt: number;
+  lastDetachAt: number;
+  segmentSize: number;
+  /** Codec name stored in the segment. */
+  codec: string;
+  /** Permission bits and owner uid of the segment file. */
+  fileMode: number;
+  fileUid: number;
+  /** Live processes that have the queue open, with how many handles each. */
+  attached: { pid: number; handles: number }[];
+}
