@@ -130,6 +130,10 @@ uint32_t SelfOwnerBits() {
   return bits;
 }
 
+bool ProcessGone(int32_t pid) {
+  return pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 bool OwnerGone(uint32_t owner_bits, dev_t dev, ino_t ino) {
   int32_t pid = int32_t(owner_bits & kRecPidMask);
   if (pid <= 0) return true;  // no owner at all: a scribble

@@ -29,5 +29,7 @@ uint32_t SelfOwnerBits();
  *  that pid, or a process that does not map the segment (dev, ino). Unreadable /proc, hidepid or
  *  EPERM: alive. Never true for our own pid. */
 bool OwnerGone(uint32_t owner_bits, dev_t dev, ino_t ino);
+/** The cheap half of OwnerGone: no process with this pid at all (kill: ESRCH). Never our own. */
+bool ProcessGone(int32_t pid);
 
 }  // namespace shmq

@@ -228,13 +228,17 @@ int64_t Records::PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32
 bool Records::StuckOwnerGone(Watch& watch, uint64_t at, uint32_t w) {
   int64_t now = NowMs();
   if (watch.at != at || watch.word != w) {
-    watch = Watch{at, w, now + kFirstOwnerCheckMs, false};
+    watch = Watch{at, w, now + kFirstOwnerCheckMs, now + kFirstOwnerCheckMs, kFirstOwnerCheckMs, false};
     return false;
   }
   if (watch.gone) return true;
-  if (now < watch.next_check_ms) return false;
-  watch.next_check_ms = now + kOwnerCheckEveryMs;
-  watch.gone = OwnerGone(w & kRecOwnerMask, seg_.dev, seg_.ino);
+  if (now < watch.stuck_at_ms) return false;
+  uint32_t owner = w & kRecOwnerMask;
+  if (ProcessGone(int32_t(owner & kRecPidMask))) return watch.gone = true;
+  if (now < watch.next_full_ms) return false;
+  watch.every_ms = std::min(kOwnerCheckEveryMs, watch.every_ms * 4);
+  watch.next_full_ms = now + watch.every_ms;
+  watch.gone = OwnerGone(owner, seg_.dev, seg_.ino);
   return watch.gone;
 }
 

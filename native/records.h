@@ -109,8 +109,9 @@ class Records {
 
  private:
   int CheckIndices(uint64_t head, uint64_t read, uint64_t tail);
-  /** Is the in-flight record at `at` (state word `w`) stuck with a dead owner? Rate-limited: the
-   *  first check after 2 ms of seeing the same record in the same state, then every 250 ms. */
+  /** Is the in-flight record at `at` (state word `w`) stuck with a dead owner? Once the same record
+   *  has been seen in the same state for 2 ms: kill(pid, 0) on every look (a reaped owner is noticed
+   *  at once), and the full /proc check after 2, 8, 32, 128 and then every 250 ms (a zombie). */
   struct Watch;
   bool StuckOwnerGone(Watch& watch, uint64_t at, uint32_t w);
   /** Gives back every CLAIMED record of a dead owner in [head, read): READY again, `read` moved
@@ -126,7 +127,9 @@ class Records {
   struct Watch {
     uint64_t at = UINT64_MAX;
     uint32_t word = 0;
-    int64_t next_check_ms = 0;
+    int64_t stuck_at_ms = 0;   // from then on, a cheap check (kill: ESRCH) on every look
+    int64_t next_full_ms = 0;  // the next full check (/proc: zombie, start time, maps)
+    int64_t every_ms = 0;      // ... and the one after, later
     bool gone = false;
   };
   Watch busy_watch_, claim_watch_;

@@ -8,10 +8,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
 import { Queue, JoinableQueue } from '../src/index.js';
-import { addon } from '../src/binding.js';
+import { addon } from '../src/native/index.js';
 import { DIST, collect, lineReader, uniqueName } from './helpers.js';
 
-const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/binding.js', import.meta.url))).href;
+const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/native/index.js', import.meta.url))).href;
 const MIB = 1 << 20;
 /** Every record costs its payload rounded up to 8 bytes plus an 8-byte header (README, docs/api.md). */
 const recordSize = (len: number): number => 8 + Math.ceil(len / 8) * 8;
@@ -141,6 +141,39 @@ describe('copies happen outside the lock', () => {
     q.taskDone();
     expect(q.joinSync({ timeout: 1000 })).toBe(true);
     expect(q.stats()).toMatchObject({ messages: 0, bytesUsed: 0, recoveries: 1, unfinishedTasks: 0 });
+  });
+});
+
+describe('getSync({ into }): large messages without a fresh slab per get', () => {
+  it('copies into the caller buffer, returns a view of it, and leaves a message that does not fit queued', () => {
+    const name = uniqueName('into');
+    using q = Queue.create(name, { codec: 'raw', capacity: 4 * MIB });
+    const into = Buffer.alloc(MIB);
+    const a = sealed(MIB);
+    const b = sealed(1000);
+    q.putSync(a);
+    q.putSync(b);
+    const got = q.getSync({ into }) as Buffer;
+    expect(got.buffer).toBe(into.buffer); // no new memory: a view of `into`
+    expect(got.byteOffset).toBe(into.byteOffset);
+    expect(got.equals(a)).toBe(true);
+    expect((q.getSync({ into, timeout: 0 }) as Buffer).equals(b)).toBe(true);
+    q.putSync(sealed(MIB));
+    expect(() => q.getSync({ into: new Uint8Array(100), timeout: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringMatching(/1048576/) }),
+    );
+    expect(q.qsize()).toBe(1); // nothing was taken
+    expect(intact(q.getSync({ into }) as Buffer)).toBe(true);
+    expect(() => q.getSync({ into, timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_EMPTY' }));
+    expect(() => q.getSync({ into: 'x' as unknown as Uint8Array })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+  });
+
+  it('works with the other codecs too (decoded from the caller buffer)', () => {
+    using q = Queue.create(uniqueName('into-json'), { codec: 'json' });
+    q.putSync({ a: [1, 2, 3] });
+    expect(q.getSync({ into: new Uint8Array(64) })).toEqual({ a: [1, 2, 3] });
   });
 });
 
