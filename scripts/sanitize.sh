@@ -23,7 +23,7 @@ echo "test:sanitize: $addon with LD_PRELOAD=$LD_PRELOAD" >&2
 if [ "$#" -eq 0 ]; then
   # Every test file that loads the addon (the tarball, type, loader and bench files build or load
   # their own binaries, and codecs.test.ts is pure JavaScript).
-  set -- test/api.test.ts test/multiprocess.test.ts test/async.test.ts test/property.test.ts test/crash.test.ts \
+  set -- test/api.test.ts test/core-v2.test.ts test/multiprocess.test.ts test/async.test.ts test/property.test.ts test/crash.test.ts \
     test/corruption.test.ts test/native-addon.test.ts test/permissions.test.ts test/inspect.test.ts test/cli.test.ts \
     -t '^(?!timeouts timeout: 0 never waits)'
 fi
