@@ -10,6 +10,7 @@
         "native/queue.cc",
         "native/records.cc",
         "native/segment.cc",
+        "native/users.cc",
         "native/waiters.cc",
         "native/binding/init.cc",
         "native/binding/js_errors.cc",

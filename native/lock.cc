@@ -1,6 +1,8 @@
 #include "lock.h"
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -29,37 +31,48 @@ int64_t LockStallMs() {
   return ms;
 }
 
-/** What a thread saw of a lock it could not get: kept across Lock() calls, because sync callers
- *  wait in slices (so that worker.terminate() is honoured) and the stall bound spans many slices.
- *  An observation older than a second belongs to an earlier, unrelated wait. */
-struct StallWatch {
-  const void* lock = nullptr;
-  uint32_t tid = 0;
-  uint64_t progress = 0;
-  int64_t since = 0;
-  int64_t last_seen = 0;
-  uint32_t stalled_tid = 0;  // set by CheckHolder when it gave up
-};
-thread_local StallWatch tls_stall;
-
 }  // namespace
 
-int SegmentLock::CheckHolder(void* self_ptr, uint32_t word) {
-  auto* self = static_cast<SegmentLock*>(self_ptr);
+namespace {
+/** The context of one contended acquisition, for the holder check. */
+struct Waiting {
+  SegmentLock* lock;
+  const Segment* seg;
+  uint32_t self_tid;
+  StallWatch* stall;
+};
+}  // namespace
+
+ThreadSlots::Slot* ThreadSlots::Claim(uintptr_t self, uint32_t* tid) {
+  *tid = uint32_t(syscall(SYS_gettid));
+  for (Slot& s : slots_) {
+    uintptr_t expected = 0;
+    if (s.thread.load(std::memory_order_relaxed) == 0 &&
+        s.thread.compare_exchange_strong(expected, self, std::memory_order_relaxed)) {
+      s.tid.store(*tid, std::memory_order_relaxed);  // read back only by this thread
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+int SegmentLock::CheckHolder(void* ctx, uint32_t word) {
+  auto* w = static_cast<Waiting*>(ctx);
+  const Segment& seg = *w->seg;
   pid_t tid = pid_t(word & SHMQ_LOCK_TID_MASK);
   // We never lock recursively, so a word naming this thread is stale (a scribble, or a thread id
   // that was recycled to us).
-  if (tid == CurrentTid()) return SHMQ_HOLDER_GONE;
+  if (uint32_t(tid) == w->self_tid) return SHMQ_HOLDER_GONE;
   if (!ThreadAlive(tid)) return SHMQ_HOLDER_GONE;
   // A thread that exists but whose process does not map this segment (a recycled id, a scribbled
   // word naming e.g. the parent shell, a zombie) cannot hold the lock. Unknown (no permission to
   // read its maps) counts as "may hold it".
-  if (MapsFile(tid, self->seg_.dev, self->seg_.ino) == 0) return SHMQ_HOLDER_GONE;
+  if (MapsFile(tid, seg.dev, seg.ino) == 0) return SHMQ_HOLDER_GONE;
   // A live holder that keeps the lock while the queue makes no progress at all for the stall
   // bound is stopped (SIGSTOP, a debugger) or is a live process named by a scribbled word: report
   // it rather than wait forever (guarantee: lock waits are bounded).
-  const Header* h = self->seg_.header;
-  StallWatch& stall = tls_stall;
+  const Header* h = seg.header;
+  StallWatch& stall = *w->stall;
   uint64_t progress = h->head.load(std::memory_order_relaxed) + h->tail.load(std::memory_order_relaxed) +
                       h->puts.load(std::memory_order_relaxed) + h->gets.load(std::memory_order_relaxed);
   stall.last_seen = NowMs();
@@ -74,26 +87,29 @@ int SegmentLock::CheckHolder(void* self_ptr, uint32_t word) {
   return SHMQ_HOLDER_MAY_HOLD;
 }
 
-int SegmentLock::Contended(TimeoutMs timeout) {
-  // A call that must not wait still waits a little for a lock that is merely busy (100 ms), so
-  // that getNowait() between two busy peers does not report a spurious "empty".
-  TimeoutMs bounded = timeout < 0 ? -1 : std::max<TimeoutMs>(timeout, 100);
-  int64_t deadline_ns = bounded < 0 ? -1 : NowNs() + bounded * 1000000;
-  StallWatch& stall = tls_stall;
-  if (stall.lock != this || NowMs() - stall.last_seen > 1000) stall = StallWatch{this, 0, 0, NowMs(), NowMs(), 0};
+int SegmentLock::Contended(TimeoutMs budget, int on_timeout) {
+  int64_t deadline_ns = budget < 0 ? -1 : NowNs() + budget * 1000000;
+  uint32_t tid = 0;
+  ThreadSlots::Slot* slot = threads_.Find(&tid);
+  StallWatch local;  // a thread without a slot keeps no observation across calls
+  StallWatch& stall = slot ? slot->stall : local;
+  if (NowMs() - stall.last_seen > 1000) stall = StallWatch{0, 0, NowMs(), NowMs(), 0};
   stall.stalled_tid = 0;
-  int r = shmq_lock_acquire(Word(), uint32_t(CurrentTid()), deadline_ns, &kPolicy, &SegmentLock::CheckHolder, this);
+  Waiting waiting{this, &seg_, tid, &stall};
+  int r = shmq_lock_acquire(Word(), tid, deadline_ns, &kPolicy, &SegmentLock::CheckHolder, &waiting);
   switch (r) {
     case SHMQ_LOCKED:
       return kOk;
     case SHMQ_LOCKED_OWNER_DIED:
       return Recover();
     case SHMQ_LOCK_TIMEDOUT:
-      return kTimedOut;
-    default:
-      return log_.Corrupt("its lock has been held by thread " + std::to_string(stall.stalled_tid) + " for more than " +
-                          std::to_string(LockStallMs()) +
-                          " ms without any progress (a stopped process, or a corrupt lock word)");
+      return on_timeout;
+    default: {
+      // Not corrupt: after SIGCONT the same handles work and nothing is lost (a live process named
+      // by a scribbled word looks the same, and is reported the same way).
+      int32_t holder = int32_t(stall.stalled_tid);
+      return log_.Stalled(ProcessOfThread(holder), holder, LockStallMs());
+    }
   }
 }
 

@@ -19,27 +19,73 @@
 
 namespace shmq {
 
-uint64_t ProcessStartTime(int32_t pid) {
-  if (pid <= 0) return 0;
+namespace {
+
+enum class StatRead { kOk, kZombie, kGone, kUnreadable };
+
+/** Reads field 22 (start time) of /proc/PID/stat. */
+StatRead ReadStartTime(int32_t pid, uint64_t* start) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return errno == ESRCH ? StatRead::kGone : StatRead::kUnreadable;  // ENOENT: gone, or hidepid
   char buf[1024];
   ssize_t n = read(fd, buf, sizeof buf - 1);
+  int err = errno;
   close(fd);
-  if (n <= 0) return 0;
+  if (n < 0) return err == ESRCH ? StatRead::kGone : StatRead::kUnreadable;
+  if (n == 0) return StatRead::kUnreadable;
   buf[n] = 0;
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   char* p = strrchr(buf, ')');
-  if (!p) return 0;
+  if (!p) return StatRead::kUnreadable;
   // Field 3 is the state: a zombie (Z) or dead (X) process has let go of everything already.
-  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return 0;
+  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return StatRead::kZombie;
   int field = 2;
   for (p++; *p && field < 22; p++) {
     if (*p == ' ') field++;
   }
-  return field == 22 ? strtoull(p, nullptr, 10) : 0;
+  if (field != 22) return StatRead::kUnreadable;
+  *start = strtoull(p, nullptr, 10);
+  return StatRead::kOk;
+}
+
+}  // namespace
+
+uint64_t ProcessStartTime(int32_t pid) {
+  uint64_t start = 0;
+  if (pid <= 0 || ReadStartTime(pid, &start) != StatRead::kOk) return 0;
+  return start;
+}
+
+bool ProcessMayBeAlive(int32_t pid, uint64_t start_time) {
+  if (pid <= 0) return false;
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;  // EPERM: it exists (another user's)
+  uint64_t start = 0;
+  switch (ReadStartTime(pid, &start)) {
+    case StatRead::kOk:
+      return start_time == 0 || start == start_time;
+    case StatRead::kZombie:
+    case StatRead::kGone:
+      return false;
+    case StatRead::kUnreadable:
+      break;
+  }
+  return true;  // kill(2) says it exists and /proc cannot tell us more
+}
+
+int32_t ProcessOfThread(int32_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];  // Tgid is on the 4th line
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char* p = strstr(buf, "\nTgid:");
+  return p ? int32_t(strtol(p + 6, nullptr, 10)) : 0;
 }
 
 bool ThreadAlive(pid_t tid) {
@@ -47,34 +93,44 @@ bool ThreadAlive(pid_t tid) {
 }
 
 int MapsFile(pid_t tid, dev_t dev, ino_t ino) {
+  // open/read into stack buffers, not stdio: this runs on waiter threads, and a thread that
+  // mallocs gets a malloc arena of its own (64 MiB of address space each, up to 8 per core).
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/maps", int(tid));
-  FILE* f = fopen(path, "re");
-  if (!f) return errno == ENOENT || errno == ESRCH ? 0 : -1;
-  char line[512];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT || errno == ESRCH ? 0 : -1;
+  char buf[4096];
+  char line[256];  // the start of the current line: the fields we need come first
+  size_t len = 0;
   int found = 0;
-  bool line_start = true;
-  while (fgets(line, sizeof line, f)) {
-    bool starts = line_start;
-    line_start = strchr(line, '\n') != nullptr;  // a long path spills over several reads
-    if (!starts) continue;
-    unsigned maj = 0, min = 0;
-    unsigned long long inode = 0;
-    if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 && inode == uint64_t(ino) &&
-        maj == major(dev) && min == minor(dev)) {
-      found = 1;
+  bool read_error = false;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      read_error = true;
       break;
     }
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n && !found; i++) {
+      if (buf[i] != '\n') {
+        if (len < sizeof line - 1) line[len++] = buf[i];
+        continue;
+      }
+      line[len] = 0;
+      len = 0;
+      unsigned maj = 0, min = 0;
+      unsigned long long inode = 0;
+      if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 && inode == uint64_t(ino) &&
+          maj == major(dev) && min == minor(dev))
+        found = 1;
+    }
+    if (found) break;
   }
-  bool read_error = ferror(f) != 0;
-  fclose(f);
+  close(fd);
   return found ? 1 : read_error ? -1 : 0;
 }
 
-pid_t CurrentTid() {
-  static thread_local pid_t tid = pid_t(syscall(SYS_gettid));
-  return tid;
-}
 
 }  // namespace shmq
 

@@ -10,12 +10,18 @@ namespace shmq {
 
 /** Start time of a process (field 22 of /proc/PID/stat), 0 when it does not exist or is a zombie. */
 uint64_t ProcessStartTime(int32_t pid);
+/** Is the process that recorded (pid, start_time) still there? "Cannot tell" is alive: /proc may be
+ *  unreadable (out of file descriptors, hidepid=2, another pid namespace), and a queue judged unused
+ *  while a live process uses it loses messages. Dead only when kill(pid, 0) says ESRCH, or /proc
+ *  says zombie or shows another start time (the pid was recycled). start_time 0 (unknown when it
+ *  attached) is checked by kill(2) alone. */
+bool ProcessMayBeAlive(int32_t pid, uint64_t start_time);
+/** The process (thread group) of thread `tid`, from /proc; 0 when unknown. */
+int32_t ProcessOfThread(int32_t tid);
 /** Does thread `tid` exist? (kill(tid, 0): anything but ESRCH, EPERM included, means it does.) */
 bool ThreadAlive(pid_t tid);
 /** Does thread `tid`'s process map the file (dev, ino)? 1 yes, 0 no, -1 unknown (unreadable). */
 int MapsFile(pid_t tid, dev_t dev, ino_t ino);
-/** The calling thread's kernel id (cached per thread). */
-pid_t CurrentTid();
 
 }  // namespace shmq
 

@@ -1,6 +1,9 @@
 #include "queue.h"
 
 #include <algorithm>
+#include <errno.h>
+#include <time.h>
+
 #include <climits>
 
 #include <unistd.h>
@@ -13,16 +16,22 @@ Queue::~Queue() {
 
 OpenResult Queue::Open(const std::string& name, OpenMode mode, const CreateOptions& options) {
   OpenResult r = OpenSegment(name, mode, options, &seg_);
-  if (r.status == kOk && !seg_.read_only && lock_.Lock(-1) == kOk) {
+  if (r.status != kOk || seg_.read_only) return r;
+  // The attach lock is what "in use" means (attach.h); the table only lists pids, so a lock held
+  // by a stopped process does not hold up the open: the entry is added by a later stats().
+  AttachTable::HoldAttachLock(seg_.fd);
+  if (lock_.LockNoWait() == kOk) {
     attach_.AttachLocked();
     lock_.Unlock();
+  } else {
+    listed_pending_ = true;
   }
   return r;
 }
 
 void Queue::Close() {
   if (!seg_.is_open()) return;
-  if (attach_.attached() && lock_.Lock(1000) == kOk) {
+  if (attach_.attached() && lock_.LockNoWait() == kOk) {
     attach_.DetachLocked();
     lock_.Unlock();
   }
@@ -39,19 +48,15 @@ void Queue::Close() {
 // get kNotFull: the opposite of what it waits for. The first lock uses the raw timeout, so an
 // uncontended operation never reads the clock.
 
-namespace {
-/** How long a call that must not wait waits for a put that is still copying the front record, as it
- *  waits for a busy lock: long enough for any copy, short enough for "do not wait". */
-constexpr TimeoutMs kInFlightWaitMs = 100;
-}  // namespace
-
 template <typename Try, typename Finish>
 int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, Try&& attempt, Finish&& finish) {
   const Event signal = wait_for == Event::kNotFull ? Event::kNotEmpty : Event::kNotFull;
   Deadline deadline(timeout);
   bool first = true, waited_in_flight = false;
   for (;;) {
-    int st = lock_.Lock(first ? timeout : deadline.Slice(INT32_MAX));
+    // A call that must not wait (timeout 0) says kBusy when the lock is held (by a stopped
+    // process, say) rather than full or empty, which would be a wrong answer.
+    int st = timeout == 0 ? lock_.LockNoWait() : lock_.Lock(first ? timeout : deadline.Slice(INT32_MAX));
     first = false;
     if (st == kTimedOut) return on_timeout;
     if (st != kOk) return st;
@@ -69,19 +74,18 @@ int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, T
       waiters_.Signal(signal);
     }
     if (!a.blocked) return a.result;
-    TimeoutMs wait = deadline.Remaining();
     if (timeout == 0) {
-      // Do not wait, except a little for a put that is copying the front record: its message is
-      // as good as there (the lock-based 0.1 waited for the copying put's lock the same way).
-      if (!a.in_flight || waited_in_flight) return on_timeout;
+      // Do not wait, except a little (SegmentLock::kNoWaitMs, lock-free) for a put that is copying
+      // the front record: its message is as good as there. Still copying after that (a stopped
+      // producer), the answer is "busy", not "empty": qsize() counts that message.
+      if (!a.in_flight) return on_timeout;
+      if (waited_in_flight) return kBusy;
       waited_in_flight = true;
-      wait = kInFlightWaitMs;
+      waiters_.WaitHint(wait_for, a.needed, SegmentLock::kNoWaitMs);
+      continue;
     }
-    st = waiters_.Wait(wait_for, a.needed, wait, nullptr);
-    if (st == kTimedOut) {
-      if (timeout == 0) continue;  // one last look
-      return on_timeout;
-    }
+    st = waiters_.Wait(wait_for, a.needed, deadline.Remaining(), nullptr);
+    if (st == kTimedOut) return on_timeout;
     if (st != kOk) return st;
   }
 }
@@ -180,15 +184,14 @@ void Queue::AfterPublish() {
   // A put reserved before an immediate shutdown publishes after it: discard what it published, as
   // the shutdown discarded everything else, so that join() returns.
   if (seg_.header->shutdown.load(std::memory_order_relaxed) != kShutdownImmediate) return;
-  if (lock_.Lock(1000) != kOk) return;
+  if (lock_.LockNoWait() != kOk) return;  // then the next get or put that takes the lock discards
   records_.SweepLocked();
   lock_.Unlock();
   waiters_.WakeAll(Event::kAllDone);
 }
 
 int64_t Queue::Peek(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens) {
-  int st = lock_.Lock(1000);
-  if (st == kTimedOut) return kEmpty;
+  int st = lock_.LockNoWait();
   if (st != kOk) return st;
   int64_t r = records_.PeekLocked(out, out_cap, max, lens);
   lock_.Unlock();
@@ -199,15 +202,22 @@ int64_t Queue::Peek(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens
 // Shutdown, joinable tasks, stats.
 
 int Queue::Shutdown(bool immediate) {
-  int st = lock_.Lock(-1);
-  if (st != kOk) return st;
+  // The flag is set without the lock, so that every process sees it at once even while a stopped
+  // process holds the lock: puts check it under the lock, so none is accepted after this store.
   Header* h = seg_.header;
+  uint32_t want = immediate ? kShutdownImmediate : kShutdownGraceful;
   uint32_t prev = h->shutdown.load();
-  h->shutdown.store(std::max(prev, immediate ? kShutdownImmediate : kShutdownGraceful));
-  // Discard what is left, as Python's shutdown(immediate=True) does, and count each discarded item
-  // as done so that join() returns. Records still being copied in are discarded when published.
-  if (immediate) records_.SweepLocked();
-  lock_.Unlock();
+  while (prev < want && !h->shutdown.compare_exchange_weak(prev, want)) {
+  }
+  if (immediate) {
+    int st = lock_.LockNoWait();
+    if (st == kOk) {
+      records_.SweepLocked();
+      lock_.Unlock();
+    } else if (st == kCorrupt) {
+      return st;
+    }  // else the next get or put that takes the lock discards (Records::SweepLocked)
+  }
   waiters_.WakeAll(Event::kNotEmpty);
   waiters_.WakeAll(Event::kNotFull);
   waiters_.WakeAll(Event::kAllDone);
@@ -215,16 +225,12 @@ int Queue::Shutdown(bool immediate) {
 }
 
 int Queue::TaskDone() {
-  int st = lock_.Lock(-1);
-  if (st != kOk) return st;
+  // Lock-free (a compare-exchange), so that a stopped lock holder cannot hold it up.
   Header* h = seg_.header;
   uint64_t u = h->unfinished.load();
-  if (u == 0) {
-    lock_.Unlock();
-    return kTaskDoneTooMany;
-  }
-  h->unfinished.store(u - 1);
-  lock_.Unlock();
+  do {
+    if (u == 0) return kTaskDoneTooMany;
+  } while (!h->unfinished.compare_exchange_weak(u, u - 1));
   if (u == 1) waiters_.Signal(Event::kAllDone);
   return kOk;
 }
@@ -261,6 +267,16 @@ int Queue::TestHoldInCopy(const uint8_t* data, uint32_t len, uint32_t written) {
   }
   for (;;) pause();  // inside the copy window for good, lock free: only SIGKILL ends this
 }
+
+int Queue::TestHoldLock(int64_t ms) {
+  int st = lock_.Lock(-1);
+  if (st != kOk) return st;
+  timespec ts{time_t(ms / 1000), long((ms % 1000) * 1000000)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  lock_.Unlock();
+  return kOk;
+}
 #endif
 
 Snapshot Queue::Stats() {
@@ -290,12 +306,18 @@ Snapshot Queue::Stats() {
   s.codec = seg_.codec;
   s.file_mode = seg_.file_mode;
   s.file_uid = seg_.file_uid;
-  if (seg_.read_only) {
-    // No lock (we may not have write access to it): copy the table and report the live entries.
-    s.attached = attach_.LiveReadOnly();
-  } else if (lock_.Lock(1000) == kOk) {
+  s.in_use = AttachTable::OthersAttached(seg_.fd);
+  // No lock for a read-only mapping (we may not have write access), nor while the lock is busy:
+  // then the table is copied and its live entries reported, pruning nothing.
+  if (!seg_.read_only && lock_.LockNoWait() == kOk) {
+    if (listed_pending_) {
+      attach_.AttachLocked();
+      listed_pending_ = false;
+    }
     s.attached = attach_.LiveLocked();
     lock_.Unlock();
+  } else {
+    s.attached = attach_.LiveReadOnly();
   }
   return s;
 }

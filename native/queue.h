@@ -36,8 +36,9 @@ struct Snapshot {
   uint32_t count, maxsize, flags, shutdown, version, creator_uid, not_empty_waiters, not_full_waiters;
   int32_t creator_pid;
   std::string codec;
-  std::vector<AttachSlot> attached;  // live processes only
+  std::vector<AttachSlot> attached;  // live processes only (the table may miss some: see attach.h)
   uint32_t file_mode, file_uid;      // of the /dev/shm file
+  int in_use;                        // another handle (any process) is attached: 1, 0, -1 unknown
 };
 
 class Queue {
@@ -67,7 +68,8 @@ class Queue {
   /** Copies up to `max` messages back to back (each padded to 8 bytes) into `out`, their lengths
    *  into `lens`. Waits for at least one. Returns the count, or a status as Shift. */
   int64_t ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens, TimeoutMs timeout);
-  /** Copies up to `max` messages without removing them (for `shm-queue peek`). */
+  /** Copies up to `max` messages without removing them (for `shm-queue peek`); kBusy when the
+   *  lock is held (it never waits). */
   int64_t Peek(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens);
 
   /** See Waiters::Wait. */
@@ -76,7 +78,9 @@ class Queue {
   }
   void WakeAll(Event event) { waiters_.WakeAll(event); }
 
+  /** Never waits for the lock (see Records::DiscardLocked): kOk or kCorrupt. */
   int Shutdown(bool immediate);
+  /** Lock-free: kOk or kTaskDoneTooMany. */
   int TaskDone();
   /** Takes the lock, re-validates the indices and recomputes `count` (what a recovery does). */
   int Verify();
@@ -91,6 +95,9 @@ class Queue {
    *  unlocked copy, after `written` bytes: the record stays BUSY / CLAIMED by this process, the
    *  lock is free. Returns only on failure (a status); kill the process to end it. */
   int TestHoldInCopy(const uint8_t* data, uint32_t len, uint32_t written);
+  /** TEST ONLY: takes the lock, sleeps `ms` holding it (SIGSTOP the process meanwhile to get a
+   *  stopped holder), releases it. */
+  int TestHoldLock(int64_t ms);
 #endif
 
   uint32_t Count() const {
@@ -102,6 +109,7 @@ class Queue {
   uint64_t Unfinished() const {
     return seg_.header->unfinished.load(std::memory_order_acquire);
   }
+  /** Never waits for the lock: when it is busy, the table is read without pruning. */
   Snapshot Stats();
 
   uint64_t capacity() const {
@@ -126,6 +134,10 @@ class Queue {
   /** A copy: the waiter thread may set it while the JS thread reads it. */
   std::string last_error() const {
     return log_.last();
+  }
+  /** With kLockStalled: the pid holding the lock. */
+  int32_t holder_pid() const {
+    return log_.holder_pid();
   }
 
  private:
@@ -156,6 +168,7 @@ class Queue {
   AttachTable attach_{seg_};
   // The records of the current PushMany / ShiftMany (JS thread only: the waiter thread only waits).
   std::vector<Slot> batch_;
+  bool listed_pending_ = false;  // attached, but not yet in the table (its lock was busy at open)
 };
 
 }  // namespace shmq

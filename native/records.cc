@@ -56,7 +56,10 @@ int Records::CheckIndices(uint64_t head, uint64_t read, uint64_t tail) {
 
 int Records::ReserveLocked(uint32_t len, uint64_t* at) {
   Header* h = seg_.header;
-  if (h->shutdown.load(std::memory_order_relaxed)) return kShutdown;
+  if (uint32_t shutdown = h->shutdown.load(std::memory_order_relaxed)) {
+    if (shutdown == kShutdownImmediate) SweepLocked();
+    return kShutdown;
+  }
   AdvanceHead();
   uint64_t head = h->head.load(std::memory_order_acquire), read = h->read.load(std::memory_order_relaxed),
            tail = h->tail.load(std::memory_order_relaxed);
@@ -248,12 +251,17 @@ void Records::DiscardLocked(uint64_t at) {
   StoreState(seg_.data + at % seg_.capacity, kRecDone);
   uint32_t c = h->count.load(std::memory_order_relaxed);
   if (c > 0) h->count.store(c - 1, std::memory_order_relaxed);
-  if (seg_.flags & kQueueFlagJoinable) {
-    uint64_t u = h->unfinished.load(std::memory_order_relaxed);
-    if (u > 0) h->unfinished.store(u - 1, std::memory_order_relaxed);
-  }
+  DropUnfinished(1);
   h->recoveries.fetch_add(1, std::memory_order_relaxed);
   changed_ = true;
+}
+
+void Records::DropUnfinished(uint64_t n) {
+  if (!(seg_.flags & kQueueFlagJoinable) || n == 0) return;
+  std::atomic<uint64_t>& unfinished = seg_.header->unfinished;
+  uint64_t u = unfinished.load();
+  while (!unfinished.compare_exchange_weak(u, u > n ? u - n : 0)) {
+  }
 }
 
 bool Records::RequeueDeadClaimsLocked() {
@@ -324,10 +332,7 @@ uint32_t Records::SweepLocked() {
   }
   uint32_t c = h->count.load(std::memory_order_relaxed);
   h->count.store(c > discarded ? c - discarded : 0, std::memory_order_relaxed);
-  if (seg_.flags & kQueueFlagJoinable) {
-    uint64_t u = h->unfinished.load(std::memory_order_relaxed);
-    h->unfinished.store(u > discarded ? u - discarded : 0, std::memory_order_relaxed);
-  }
+  DropUnfinished(discarded);
   AdvanceHead();
   return discarded;
 }
@@ -382,6 +387,9 @@ uint32_t Records::Count() const {
   // Lock-free, so it cannot repair; but every record takes at least 8 bytes, so a scribbled count
   // larger than that is clamped rather than reported as billions of messages.
   const Header* h = seg_.header;
+  // After shutdown(immediate) nothing is left to get, even while its discard is still pending (the
+  // lock was busy when it was asked for).
+  if (h->shutdown.load(std::memory_order_acquire) == kShutdownImmediate) return 0;
   uint32_t c = h->count.load(std::memory_order_acquire);
   uint64_t head = h->head.load(std::memory_order_acquire), tail = h->tail.load(std::memory_order_acquire);
   if (head <= tail && tail - head <= seg_.capacity)

@@ -83,10 +83,12 @@ class Records {
   Readiness ReadyLocked(Event event, uint32_t needed);
   /** The same, lock-free and approximate: a hint for the spin before a wait. */
   bool ReadyHint(Event event, uint32_t needed) const;
-  /** Lock-free message count, clamped to what the used bytes can hold. */
+  /** Lock-free message count, clamped to what the used bytes can hold (0 after an immediate
+   *  shutdown, whose discard may still be pending). */
   uint32_t Count() const;
-  /** Under the lock, after an immediate shutdown: discards every READY record (counted as done for
-   *  join()). Returns how many. */
+  /** Under the lock, after shutdown(immediate): drops every READY message (each counted as done for
+   *  join()). Done by Shutdown() when it gets the lock at once, else by the next get or put that
+   *  takes it (and by a put that publishes after it). Returns how many. */
   uint32_t SweepLocked();
   /** Moves `head` over the DONE records at its front (lock-free; any thread, any time). */
   void AdvanceHead();
@@ -118,6 +120,8 @@ class Records {
    *  back to the oldest. True if any was. */
   bool RequeueDeadClaimsLocked();
   void DiscardLocked(uint64_t at);
+  /** `unfinished` -= n, not below 0. taskDone() changes it without the lock: a compare-exchange. */
+  void DropUnfinished(uint64_t n);
 
   const Segment& seg_;
   ErrorLog& log_;

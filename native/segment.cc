@@ -4,13 +4,16 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 
 #include "clock.h"
+#include "attach.h"
 #include "names.h"
+#include "users.h"
 
 namespace shmq {
 
@@ -161,6 +164,17 @@ OpenResult NotRegular(const std::string& name, mode_t m) {
                                                 name + "'");
 }
 
+std::string NoSpaceMessage(const std::string& name, uint64_t total) {
+  struct statvfs fs;
+  std::string free_part = statvfs("/dev/shm", &fs) == 0
+                              ? std::to_string(uint64_t(fs.f_bavail) * fs.f_frsize) + " bytes are free there"
+                              : "the free space there is unknown";
+  return "ENOSPC: no space left in /dev/shm for queue '" + name + "': it needs " + std::to_string(total) +
+         " bytes (its capacity plus a " + std::to_string(sizeof(Header)) + "-byte header) and " + free_part +
+         ". Give /dev/shm more room (docker run --shm-size=512m, `shm_size:` or `ipc: host` in compose, a "
+         "memory-backed emptyDir in Kubernetes), free some, or create the queue with a smaller capacity";
+}
+
 /** Creates the segment; EEXIST is returned as a system error for the caller to decide. */
 OpenResult Create(const std::string& name, const CreateOptions& options, Segment* seg) {
   std::string shm = ShmName(name);
@@ -177,6 +191,17 @@ OpenResult Create(const std::string& name, const CreateOptions& options, Segment
   // shm_open applies the umask; the caller asked for exactly `mode`.
   if (fchmod(f.fd, options.mode) != 0) return fail("fchmod", errno);
   if (ftruncate(f.fd, off_t(total)) != 0) return fail("ftruncate", errno);
+  // Reserve every page now: tmpfs allocates lazily, so without this a full /dev/shm (a small
+  // docker --shm-size, or any other program filling it) is a SIGBUS at some later write of any
+  // process, header and attach table included. With it, it is ENOSPC here, and nothing is left.
+  int err;
+  while ((err = posix_fallocate(f.fd, 0, off_t(total))) == EINTR) {
+  }
+  if (err != 0) {
+    OpenResult r = fail("posix_fallocate", err);
+    if (err == ENOSPC) r.message = NoSpaceMessage(name, total);
+    return r;
+  }
   void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd, 0);
   if (p == MAP_FAILED) return fail("mmap", errno);
   Header* h = static_cast<Header*>(p);
@@ -206,6 +231,8 @@ OpenResult Create(const std::string& name, const CreateOptions& options, Segment
   if (fstat(f.fd, &st) == 0) {
     seg->dev = st.st_dev;
     seg->ino = st.st_ino;
+    seg->file_mode = st.st_mode & 07777;
+    seg->file_uid = st.st_uid;
   }
   seg->fd = f.release();
   OpenResult r;
@@ -213,14 +240,34 @@ OpenResult Create(const std::string& name, const CreateOptions& options, Segment
   return r;
 }
 
+/** Refuses a segment owned by a user the caller does not trust (squatting: another local user may
+ *  pre-create the name to read, inject, or truncate the file under us for a SIGBUS). */
+OpenResult Untrusted(const std::string& name, uid_t owner) {
+  OpenResult r;
+  r.status = kUntrustedOwner;
+  r.owner_uid = owner;
+  r.owner_name = UserName(owner);
+  std::string who = r.owner_name.empty() ? "uid " + std::to_string(owner)
+                                         : "user '" + r.owner_name + "' (uid " + std::to_string(owner) + ")";
+  std::string trust = r.owner_name.empty() ? std::to_string(owner) : "'" + r.owner_name + "'";
+  r.message = "queue '" + name + "' (" + ShmPath(name) + ") belongs to " + who + ", not to you (uid " +
+              std::to_string(geteuid()) +
+              "): another user may have created it to read or inject messages. If you share this queue with that "
+              "user on purpose, open it with { owner: " +
+              trust + " }; otherwise have it removed and use it only once you created it";
+  return r;
+}
+
 /** Waits (bounded) for READY, then maps and validates an existing segment. */
-OpenResult MapAndValidate(int fd, const std::string& name, bool writable, Segment* seg) {
+OpenResult MapAndValidate(int fd, const std::string& name, bool writable, int64_t trusted_owner, Segment* seg) {
   // A creator publishes READY only after the header is complete; wait a bounded time for it.
   int64_t give_up = NowMs() + kReadyWaitMs;
   struct stat st;
   for (;;) {
     if (fstat(fd, &st) != 0) return SysFail("fstat");
     if (!S_ISREG(st.st_mode)) return NotRegular(name, st.st_mode);
+    // Before reading a byte of it. Read-only inspection (`shm-queue ls`) looks at anyone's queue.
+    if (writable && st.st_uid != geteuid() && int64_t(st.st_uid) != trusted_owner) return Untrusted(name, st.st_uid);
     // A creator sets the whole size with one ftruncate, so 0 < size < header is never a queue
     // being created: refuse it now instead of waiting kReadyWaitMs for a READY that cannot come.
     if (st.st_size > 0 && uint64_t(st.st_size) < sizeof(Header)) {
@@ -313,7 +360,7 @@ OpenResult OpenSegment(const std::string& name, OpenMode mode, const CreateOptio
   // writer); it is refused below as not a regular file. It means nothing for a regular file.
   f.fd = shm_open(ShmName(name).c_str(), (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0);
   if (f.fd < 0) return SysFail("shm_open");
-  OpenResult r = MapAndValidate(f.fd, name, writable, seg);
+  OpenResult r = MapAndValidate(f.fd, name, writable, options.trusted_owner, seg);
   if (r.status == kOk) seg->fd = f.release();
   return r;
 }
@@ -444,6 +491,7 @@ ProbeResult ProbeSegment(const std::string& name) {
         r.layout_version = fields.version;
         r.joinable = (fields.flags & kQueueFlagJoinable) != 0;
         r.codec = fields.codec;
+        r.in_use = AttachTable::OthersAttached(f.fd);
         r.message = "queue '" + name + "' is a shm-queue queue (layout version " + std::to_string(fields.version) + ")";
         return r;
       }

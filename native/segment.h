@@ -22,6 +22,9 @@ struct CreateOptions {
   uint32_t flags = 0;
   std::string codec = "msgpack";
   mode_t mode = 0600;
+  /** Opening a segment whose file belongs to another user is refused (kUntrustedOwner) unless its
+   *  owner is this uid: queues shared between users on purpose. -1 trusts nobody else. */
+  int64_t trusted_owner = -1;
 };
 
 /** Why a segment was refused (kIncompatible or kCorrupt); JS maps (code, reason), never messages. */
@@ -43,11 +46,13 @@ enum class SegmentReason {
 const char* ReasonName(SegmentReason reason);
 
 struct OpenResult {
-  int status = kOk;  // kOk, kSystemError, kIncompatible or kCorrupt
-  SysError sys;      // with kSystemError
+  int status = kOk;  // kOk, kSystemError, kIncompatible, kCorrupt or kUntrustedOwner
+  SysError sys;      // with kSystemError (and `message` when there is more to say, e.g. ENOSPC)
   SegmentReason reason = SegmentReason::kNone;
-  std::string message;  // with kIncompatible / kCorrupt
+  std::string message;  // with kIncompatible / kCorrupt / kUntrustedOwner
   bool created = false;
+  uint32_t owner_uid = 0;  // with kUntrustedOwner
+  std::string owner_name;  // with kUntrustedOwner ("" when the uid has no name)
 };
 
 /** A mapped segment whose header passed validation. The copies of the immutable header fields
@@ -107,6 +112,7 @@ struct ProbeResult {
   const char* file_type = "";   // kNotRegular: 'fifo', 'directory', ...
   int64_t age_ms = 0;           // kUnfinished: now - mtime
   std::string detail;           // kCorrupt
+  int in_use = -1;              // kQueue: a handle is attached (1, 0; -1 unknown)
   SysError sys;                 // kError, kPermissionDenied
 };
 const char* ProbeKindName(ProbeResult::Kind kind);

@@ -35,7 +35,7 @@ int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel)
   for (int i = 0;; i++) {
     if (records_.ReadyHint(event, needed)) {
       spin_ns_.store(std::min(kWaitSpinNs, budget * 2), std::memory_order_relaxed);
-      return kOk;
+      return kNoVerdict;  // confirmed under the lock by Wait(): a hint alone is never reported
     }
     if (cancel && cancel->load(std::memory_order_relaxed)) return kCancelled;
     if ((i & 63) == 63 && NowNs() >= until) break;
@@ -45,12 +45,24 @@ int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel)
   return kNoVerdict;
 }
 
+void Waiters::WaitHint(Event event, uint32_t needed, int64_t ms) {
+  Words w = WordsOf(event);
+  w.waiters->fetch_add(1);
+  Deadline deadline(ms);
+  for (;;) {
+    uint32_t seq = w.seq->load();
+    if (records_.ReadyHint(event, needed) || deadline.expired()) break;
+    FutexWait(w.seq, seq, deadline.Slice(2));  // short slices: a dead owner is checked by the retry
+  }
+  w.waiters->fetch_sub(1);
+}
+
 int Waiters::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomic<bool>* cancel) {
   Deadline deadline(timeout);
-  if (timeout != 0) {
-    int st = Spin(event, needed, cancel);
-    if (st != kNoVerdict) return st;
-  }
+  // A hint is confirmed under the lock before it is reported: while a stopped process holds the
+  // lock, the waiter then sleeps in the lock wait instead of reporting an event that no operation
+  // can act on (the caller would retry, get kBusy, and ask again, in a loop).
+  if (timeout != 0 && Spin(event, needed, cancel) == kCancelled) return kCancelled;
   Words w = WordsOf(event);
   w.waiters->fetch_add(1);
   int result = kTimedOut;

@@ -42,6 +42,9 @@ class Waiters {
    *  becomes true (kCancelled), or the segment is found corrupt. `needed` is the record size a
    *  kNotFull waiter needs room for. */
   int Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomic<bool>* cancel);
+  /** Lock-free and bounded: waits at most `ms` for the lock-free hint of `event` (for calls that
+   *  must not wait: a put still copying the front record publishes and signals within microseconds). */
+  void WaitHint(Event event, uint32_t needed, int64_t ms);
 
  private:
   struct Words {
@@ -59,8 +62,8 @@ class Waiters {
         return {&h->all_done_seq, &h->all_done_waiters};
     }
   }
-  /** Polls the lock-free hint for up to the adaptive budget: kOk when it turned true, kCancelled,
-   *  or 1 (no verdict yet: go to sleep). */
+  /** Polls the lock-free hint for up to the adaptive budget (it learns from whether the hint
+   *  turned true): kCancelled, or 1 (go on to the check under the lock). */
   int Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel);
 
   const Segment& seg_;

@@ -71,9 +71,16 @@ describe('copies happen outside the lock', () => {
     expect(got.equals(first) && intact(got)).toBe(true);
     expect(performance.now() - t).toBeLessThan(1000);
     q.putSync(sealed(MIB), { timeout: 2000 });
-    // FIFO is strict: the parked put reserved first, so the get behind it waits for it (it never
-    // publishes: it is killed, its record discarded, and the next message comes out).
-    expect(() => q.getNowait()).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_EMPTY' }));
+    // FIFO is strict: the parked put reserved first, so a get waits for it. One that must not wait
+    // waits 20 ms at most, then says "busy" (its message is counted by qsize: not "empty").
+    const raw = new addon.QueueHandle(1, name, 64, 0, 0, 'raw', 0o600);
+    raw.setReadBuffer(new ArrayBuffer(2 * MIB));
+    const t1 = performance.now();
+    expect(raw.shift(0, 0)).toBe(addon.status.busy);
+    expect(performance.now() - t1).toBeLessThan(100);
+    expect(q.qsize()).toBe(2);
+    raw.close();
+    // It never publishes: killed, its record is discarded, and the next message comes out.
     producer.kill('SIGKILL');
     await collect(producer);
     const next = q.getSync({ timeout: 2000 }) as Buffer;

@@ -48,6 +48,7 @@ describe('the test hook', () => {
     // strings(1) would find the method name if any code for it were compiled in.
     const text = execFileSync('strings', [shippedPath], { encoding: 'utf8', maxBuffer: 64 << 20 });
     expect(text).not.toContain('testLockAndTear');
+    expect(text).not.toContain('testHoldLock');
   });
 
   it('is in the test build, and still refuses to run without SHM_QUEUE_TEST_HOOKS=1', () => {
@@ -81,7 +82,19 @@ describe('single sources of truth', () => {
     });
     expect(shipped.queueFlags).toEqual({ joinable: 1 });
     expect(Object.keys(shipped.status).sort()).toEqual(
-      ['corrupt', 'empty', 'full', 'needSpace', 'ok', 'shutdown', 'taskDoneTooMany', 'timedOut', 'tooLarge'].sort(),
+      [
+        'busy',
+        'corrupt',
+        'empty',
+        'full',
+        'lockStalled',
+        'needSpace',
+        'ok',
+        'shutdown',
+        'taskDoneTooMany',
+        'timedOut',
+        'tooLarge',
+      ].sort(),
     );
     expect(shipped).not.toHaveProperty('recordHeaderSize');
   });

@@ -1,11 +1,13 @@
 // shm-queue N-API binding: module init and the exports (see the package's addon contract):
-// QueueHandle, status, layoutVersion, limits, queueFlags, isValidName, isValidCodecName, probe.
+// QueueHandle, status, layoutVersion, limits, queueFlags, isValidName, isValidCodecName, probe,
+// lookupUser.
 #include <string>
 
 #include "../layout.h"
 #include "../names.h"
 #include "../segment.h"
 #include "../status.h"
+#include "../users.h"
 #include "js_errors.h"
 #include "napi.h"
 #include "queue_handle.h"
@@ -43,6 +45,11 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
       o.Set("layoutVersion", r.layout_version);
       o.Set("joinable", r.joinable);
       o.Set("codec", r.codec);
+      if (r.in_use < 0) {
+        o.Set("inUse", env.Null());
+      } else {
+        o.Set("inUse", r.in_use == 1);
+      }
       break;
     case K::kIncompatible:
       o.Set("layoutVersion", r.layout_version);
@@ -70,6 +77,18 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// lookupUser(name) -> uid | null (getpwnam_r), for the `owner` option.
+Napi::Value LookupUser(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    Napi::TypeError::New(env, "lookupUser: expected a user name").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uid_t uid = 0;
+  if (!shmq::LookupUser(info[0].As<Napi::String>().Utf8Value(), &uid)) return env.Null();
+  return Napi::Number::New(env, double(uid));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("QueueHandle", QueueHandle::Define(env));
   Napi::Object status = Napi::Object::New(env);
@@ -82,6 +101,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   status.Set("needSpace", int(shmq::kNeedSpace));
   status.Set("timedOut", int(shmq::kTimedOut));
   status.Set("taskDoneTooMany", int(shmq::kTaskDoneTooMany));
+  status.Set("busy", int(shmq::kBusy));
+  status.Set("lockStalled", int(shmq::kLockStalled));
   exports.Set("status", status);
   exports.Set("layoutVersion", shmq::kLayoutVersion);
   Napi::Object limits = Napi::Object::New(env);
@@ -97,6 +118,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isValidName", Napi::Function::New(env, IsValidName, "isValidName"));
   exports.Set("isValidCodecName", Napi::Function::New(env, IsValidCodecName, "isValidCodecName"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("lookupUser", Napi::Function::New(env, LookupUser, "lookupUser"));
   return exports;
 }
 

@@ -32,7 +32,22 @@ Napi::Error CodeError(Napi::Env env, const char* code, const std::string& msg) {
 }
 
 Napi::Error OpenError(Napi::Env env, const shmq::OpenResult& r, const std::string& name) {
-  if (r.status == shmq::kSystemError) return ErrnoError(env, r.sys.syscall, r.sys.err, shmq::ShmPath(name));
+  if (r.status == shmq::kSystemError) {
+    Napi::Error e = ErrnoError(env, r.sys.syscall, r.sys.err, shmq::ShmPath(name));
+    if (!r.message.empty()) e.Set("message", r.message);
+    return e;
+  }
+  if (r.status == shmq::kUntrustedOwner) {
+    Napi::Error e = CodeError(env, "ERR_QUEUE_UNTRUSTED_OWNER", r.message);
+    e.Set("ownerUid", Napi::Number::New(env, r.owner_uid));
+    if (r.owner_name.empty()) {
+      e.Set("ownerName", env.Null());
+    } else {
+      e.Set("ownerName", r.owner_name);
+    }
+    e.Set("path", shmq::ShmPath(name));
+    return e;
+  }
   Napi::Error e =
       CodeError(env, r.status == shmq::kCorrupt ? "ERR_QUEUE_CORRUPT" : "ERR_QUEUE_INCOMPATIBLE", r.message);
   e.Set("reason", shmq::ReasonName(r.reason));

@@ -13,6 +13,12 @@ namespace shmq_binding {
 
 using shmq::Event;
 
+void CallJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, EventReport* report) {
+  std::unique_ptr<EventReport> owned(report);
+  if (env == nullptr || callback.IsEmpty()) return;  // environment shutting down
+  callback.Call({Napi::Number::New(env, report->event), Napi::Number::New(env, report->status)});
+}
+
 /** Is `v` a typed array of exactly this element type? The binding reads lengths and writes
  *  results through raw pointers sized by element count, so a Uint8Array passed where a
  *  Uint32Array is expected must be refused, not reinterpreted. */
@@ -48,6 +54,7 @@ Napi::Function QueueHandle::Define(Napi::Env env) {
 #ifdef SHM_QUEUE_TEST_HOOKS
                          InstanceMethod("testLockAndTear", &QueueHandle::TestLockAndTear),
                          InstanceMethod("testHoldInCopy", &QueueHandle::TestHoldInCopy),
+                         InstanceMethod("testHoldLock", &QueueHandle::TestHoldLock),
 #endif
                          StaticMethod("unlink", &QueueHandle::UnlinkName),
                      });
@@ -72,6 +79,8 @@ QueueHandle::QueueHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queu
   opts.flags = info[4].As<Napi::Number>().Uint32Value();
   opts.codec = info[5].As<Napi::String>().Utf8Value();
   opts.mode = mode_t(info[6].As<Napi::Number>().Uint32Value() & 07777);
+  // Optional 8th argument: the uid of another user whose segments this handle may open (-1: none).
+  if (info.Length() > 7 && info[7].IsNumber()) opts.trusted_owner = info[7].As<Napi::Number>().Int64Value();
   if (opts.capacity < shmq::kMinCapacity || opts.capacity > shmq::kMaxCapacity || !shmq::ValidCodecName(opts.codec)) {
     Napi::RangeError::New(env, "QueueHandle: bad capacity or codec").ThrowAsJavaScriptException();
     return;
@@ -90,6 +99,7 @@ QueueHandle::QueueHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queu
     return;
   }
   created_ = r.created;
+  name_ = name;
   cleanup_hook_ = env.AddCleanupHook(&QueueHandle::OnEnvCleanup, this);
 }
 
@@ -287,6 +297,7 @@ Napi::Value QueueHandle::LastError(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("message", queue_.last_error());
   o.Set("status", last_status_);
+  o.Set("holderPid", queue_.holder_pid());
   return o;
 }
 
@@ -349,6 +360,11 @@ Napi::Value QueueHandle::Stats(const Napi::CallbackInfo& info) {
   o.Set("codec", s.codec);
   o.Set("fileMode", s.file_mode);
   o.Set("fileUid", s.file_uid);
+  if (s.in_use < 0) {
+    o.Set("inUse", env.Null());
+  } else {
+    o.Set("inUse", s.in_use == 1);
+  }
   Napi::Array procs = Napi::Array::New(env, s.attached.size());
   for (size_t i = 0; i < s.attached.size(); i++) {
     Napi::Object p = Napi::Object::New(env);
@@ -406,7 +422,14 @@ Napi::Value QueueHandle::Watch(const Napi::CallbackInfo& info) {
       },
       keep);
   wake_.Unref(env);
-  watcher->Start(wake_);
+  int err = watcher->Start(wake_);
+  if (err != 0) {
+    // No thread (RLIMIT_NPROC, a pids cgroup, no memory for a stack): the operation that needed
+    // it fails with a system error; the handle stays usable, and a later watch() tries again.
+    wake_.Release();
+    ErrnoError(env, "pthread_create", err, shmq::ShmPath(name_)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   watcher_ = watcher;
   return env.Undefined();
 }
@@ -448,17 +471,22 @@ Napi::Value QueueHandle::Close(const Napi::CallbackInfo& info) {
 }
 
 #ifdef SHM_QUEUE_TEST_HOOKS
-// testLockAndTear(bytes?: Uint8Array, written?: number) -> status. TEST ONLY: returns holding
-// the queue lock (see shmq::Queue::TestLockAndTear), so that a test can SIGKILL a process that provably
-// holds it, optionally mid-copy of a record. Refused unless SHM_QUEUE_TEST_HOOKS=1.
-Napi::Value QueueHandle::TestLockAndTear(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+/** The test hooks also need SHM_QUEUE_TEST_HOOKS=1 at run time. */
+bool QueueHandle::HooksEnabled(Napi::Env env) {
   const char* hooks = getenv("SHM_QUEUE_TEST_HOOKS");
   if (!hooks || strcmp(hooks, "1") != 0) {
-    Napi::Error::New(env, "testLockAndTear is a test hook; set SHM_QUEUE_TEST_HOOKS=1").ThrowAsJavaScriptException();
-    return env.Undefined();
+    Napi::Error::New(env, "this is a test hook; set SHM_QUEUE_TEST_HOOKS=1").ThrowAsJavaScriptException();
+    return false;
   }
-  if (!Guard(env)) return env.Undefined();
+  return Guard(env);
+}
+
+// testLockAndTear(bytes?: Uint8Array, written?: number) -> status. TEST ONLY: returns holding the
+// queue lock (see shmq::Queue::TestLockAndTear), so that a test can SIGKILL a process that provably
+// holds it, optionally mid-copy of a record.
+Napi::Value QueueHandle::TestLockAndTear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!HooksEnabled(env)) return env.Undefined();
   const uint8_t* data = nullptr;
   uint32_t len = 0, written = 0;
   if (info[0].IsTypedArray()) {
@@ -469,6 +497,14 @@ Napi::Value QueueHandle::TestLockAndTear(const Napi::CallbackInfo& info) {
   }
   return Napi::Number::New(env, queue_.TestLockAndTear(data, len, written));
 }
+
+// testHoldLock(ms) -> status. TEST ONLY: holds the queue lock for `ms`, then releases it (SIGSTOP
+// the process meanwhile to get a stopped lock holder that can be continued).
+Napi::Value QueueHandle::TestHoldLock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!HooksEnabled(env)) return env.Undefined();
+  return Napi::Number::New(env, queue_.TestHoldLock(info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 0));
+}
 #endif
 
 #ifdef SHM_QUEUE_TEST_HOOKS
@@ -478,12 +514,7 @@ Napi::Value QueueHandle::TestLockAndTear(const Napi::CallbackInfo& info) {
 // Refused unless SHM_QUEUE_TEST_HOOKS=1.
 Napi::Value QueueHandle::TestHoldInCopy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* hooks = getenv("SHM_QUEUE_TEST_HOOKS");
-  if (!hooks || strcmp(hooks, "1") != 0) {
-    Napi::Error::New(env, "testHoldInCopy is a test hook; set SHM_QUEUE_TEST_HOOKS=1").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (!Guard(env)) return env.Undefined();
+  if (!HooksEnabled(env)) return env.Undefined();
   const uint8_t* data = nullptr;
   uint32_t len = 0;
   if (info[0].IsTypedArray()) {

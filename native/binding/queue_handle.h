@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "../queue.h"
 #include "napi.h"
@@ -23,7 +24,7 @@ namespace shmq_binding {
 class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
  public:
   static Napi::Function Define(Napi::Env env);
-  // new QueueHandle(mode, name, capacity, maxsize, flags, codec, fileMode)
+  // new QueueHandle(mode, name, capacity, maxsize, flags, codec, fileMode[, trustedOwnerUid])
   explicit QueueHandle(const Napi::CallbackInfo& info);
   ~QueueHandle() override;
 
@@ -70,11 +71,14 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
 #ifdef SHM_QUEUE_TEST_HOOKS
   Napi::Value TestLockAndTear(const Napi::CallbackInfo& info);
   Napi::Value TestHoldInCopy(const Napi::CallbackInfo& info);
+  Napi::Value TestHoldLock(const Napi::CallbackInfo& info);
+  bool HooksEnabled(Napi::Env env);
 #endif
   static Napi::Value UnlinkName(const Napi::CallbackInfo& info);
 
   shmq::Queue queue_;
   bool created_ = false;
+  std::string name_;
   bool read_only_ = false;
   using CleanupHook = Napi::Env::CleanupHook<void (*)(QueueHandle*), QueueHandle>;
   CleanupHook cleanup_hook_;

@@ -6,12 +6,6 @@ namespace shmq_binding {
 
 using shmq::Event;
 
-void CallJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, EventReport* report) {
-  std::unique_ptr<EventReport> owned(report);
-  if (env == nullptr || callback.IsEmpty()) return;  // environment shutting down
-  callback.Call({Napi::Number::New(env, report->event), Napi::Number::New(env, report->status)});
-}
-
 void Watcher::Interrupt() {
   interrupt.store(true);
   local_seq.fetch_add(1);
@@ -21,17 +15,32 @@ void Watcher::Interrupt() {
 }
 
 void Watcher::Stop() {
-  if (!thread.joinable()) return;
+  if (!running) return;
   stop.store(true);
   Interrupt();
-  thread.join();
+  pthread_join(thread, nullptr);
+  running = false;
 }
 
-void Watcher::Start(WakeFn wake) {
-  thread = std::thread(Loop, this, wake);
+int Watcher::Start(WakeFn tsfn) {
+  wake = tsfn;
+  pthread_attr_t attr;
+  int err = pthread_attr_init(&attr);
+  if (err != 0) return err;
+  err = pthread_attr_setstacksize(&attr, kStackSize);
+  if (err == 0) err = pthread_create(&thread, &attr, &Watcher::Main, this);
+  pthread_attr_destroy(&attr);
+  running = err == 0;
+  return err;
 }
 
-void Watcher::Loop(Watcher* w, WakeFn wake) {
+void* Watcher::Main(void* self) {
+  static_cast<Watcher*>(self)->Loop();
+  return nullptr;
+}
+
+void Watcher::Loop() {
+  Watcher* w = this;
   while (!w->stop.load()) {
     uint32_t seq = w->local_seq.load();
     // Clear before reading `armed`: an arm() after this point sets it again and cuts our wait.
@@ -50,7 +59,7 @@ void Watcher::Loop(Watcher* w, WakeFn wake) {
       w->current_event.store(-1);
       if (st == shmq::kTimedOut || st == shmq::kCancelled) continue;
       w->armed.fetch_and(~kEventBits[e]);
-      wake.NonBlockingCall(new EventReport{uint32_t(e), int32_t(st)});
+      w->wake.NonBlockingCall(new EventReport{uint32_t(e), int32_t(st)});
     }
   }
 }

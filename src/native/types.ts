@@ -17,6 +17,10 @@ export interface NativeStatus {
   readonly needSpace: number;
   readonly timedOut: number;
   readonly taskDoneTooMany: number;
+  /** A call that must not wait found the lock held, or the oldest message still being copied in. */
+  readonly busy: number;
+  /** A live lock holder made no progress for the stall bound (lastError() names it). */
+  readonly lockStalled: number;
 }
 
 /** Events the waiter thread reports; the values match native `shmq::Event`. */
