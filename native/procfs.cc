@@ -131,7 +131,6 @@ int MapsFile(pid_t tid, dev_t dev, ino_t ino) {
   return found ? 1 : read_error ? -1 : 0;
 }
 
-
 }  // namespace shmq
 
 namespace shmq {
