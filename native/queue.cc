@@ -119,7 +119,7 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
         int st = kOk;
         while (*pushed < n) {
           uint64_t at = 0;
-          st = records_.ReserveLocked(lens[*pushed], &at);
+          st = records_.ReserveLocked(lens[*pushed], &at, batch_.empty());
           if (st != kOk) break;
           batch_.push_back(Slot{at, lens[*pushed], offset});
           offset += lens[*pushed];
@@ -163,7 +163,7 @@ int64_t Queue::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t*
         int64_t r = 0;
         while (batch_.size() < max) {
           uint64_t at = 0;
-          r = records_.ClaimLocked(out_cap - off, &at);
+          r = records_.ClaimLocked(out_cap - off, &at, batch_.empty());
           if (r < 0) break;
           lens[batch_.size()] = uint32_t(r);
           batch_.push_back(Slot{at, uint32_t(r), off});

@@ -54,13 +54,13 @@ int Records::CheckIndices(uint64_t head, uint64_t read, uint64_t tail) {
 // ---------------------------------------------------------------------------------------------
 // Puts.
 
-int Records::ReserveLocked(uint32_t len, uint64_t* at) {
+int Records::ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch) {
   Header* h = seg_.header;
   if (uint32_t shutdown = h->shutdown.load(std::memory_order_relaxed)) {
     if (shutdown == kShutdownImmediate) SweepLocked();
     return kShutdown;
   }
-  AdvanceHead();
+  if (first_of_batch) AdvanceHead();
   uint64_t head = h->head.load(std::memory_order_acquire), read = h->read.load(std::memory_order_relaxed),
            tail = h->tail.load(std::memory_order_relaxed);
   int st = CheckIndices(head, read, tail);
@@ -70,7 +70,7 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at) {
   // A true byte ring: a record fits whenever it fits in the free bytes, wherever the tail stands.
   // A claimed record at `head` holds bytes back; if its consumer died, give its message back (the
   // look costs a clock read; the owner check runs only once it has been there for milliseconds).
-  if (head != read) RequeueDeadClaimsLocked();
+  if (head != read && (first_of_batch || rec > seg_.capacity - (tail - head))) RequeueDeadClaimsLocked();
   if (rec > seg_.capacity - (tail - head)) return kFull;
   uint8_t* p = seg_.data + tail % seg_.capacity;
   StoreU32(p, len);
@@ -103,7 +103,7 @@ void Records::Publish(uint64_t at) {
 // ---------------------------------------------------------------------------------------------
 // Gets.
 
-int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at) {
+int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch) {
   Header* h = seg_.header;
   const uint64_t capacity = seg_.capacity;
   uint32_t shutdown = h->shutdown.load(std::memory_order_relaxed);
@@ -116,7 +116,7 @@ int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at) {
   int st = CheckIndices(head, read, tail);
   if (st != kOk) return st;
   // A claimed record still at `head`: if its consumer died, its message goes first (FIFO).
-  if (head != read && RequeueDeadClaimsLocked()) read = h->read.load(std::memory_order_relaxed);
+  if (first_of_batch && head != read && RequeueDeadClaimsLocked()) read = h->read.load(std::memory_order_relaxed);
   for (;;) {
     if (read == tail) return shutdown ? kShutdown : kEmpty;
     uint8_t* p = seg_.data + read % capacity;

@@ -54,8 +54,9 @@ class Records {
 
   // ---- puts
   /** Under the lock: reserves a BUSY record for `len` bytes at the tail; *at = its index.
-   *  kOk, kFull, kShutdown or kCorrupt. */
-  int ReserveLocked(uint32_t len, uint64_t* at);
+   *  kOk, kFull, kShutdown or kCorrupt. The later records of a batch skip the upkeep (moving `head`,
+   *  looking for dead consumers) that the first one did under the same lock. */
+  int ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch = true);
   /** No lock: copies the payload (its first `n` bytes) of the record reserved at `at`, split at the
    *  end of the ring. */
   void CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n = UINT32_MAX);
@@ -65,7 +66,7 @@ class Records {
   // ---- gets
   /** Under the lock: claims the READY record at `read` if its payload fits out_cap; *at = its index.
    *  Its length, or kEmpty, kShutdown, kInFlight, kNeedSpace (see needed()) or kCorrupt. */
-  int64_t ClaimLocked(uint64_t out_cap, uint64_t* at);
+  int64_t ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch = true);
   /** No lock: copies the payload (its first `n` bytes) of the record claimed at `at`. */
   void CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n = UINT32_MAX) const;
   /** No lock: marks the claimed record DONE, counts the get and moves `head` over the DONE prefix. */
