@@ -13,6 +13,7 @@ import { DIST, collect, lineReader, uniqueName } from './helpers.js';
 
 const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/native/index.js', import.meta.url))).href;
 const MIB = 1 << 20;
+const CLI = fileURLToPath(new URL('../bin/shm-queue.js', import.meta.url));
 /** Every record costs its payload rounded up to 8 bytes plus an 8-byte header (README, docs/api.md). */
 const recordSize = (len: number): number => 8 + Math.ceil(len / 8) * 8;
 
@@ -269,7 +270,7 @@ describe('layout version 2', () => {
     closeSync(fd);
   }
 
-  it('a version-1 segment is refused with ERR_QUEUE_INCOMPATIBLE naming its version and what to do', () => {
+  it('a version-1 segment is refused with ERR_QUEUE_INCOMPATIBLE naming its version and what to do', async () => {
     const name = uniqueName('v1');
     writeV1Segment(name);
     try {
@@ -280,6 +281,12 @@ describe('layout version 2', () => {
         }),
       );
       expect(addon.probe(name)).toMatchObject({ kind: 'incompatible', layoutVersion: 1 });
+      // `shm-queue ls` and `stat` say which version it is, and which one this release reads.
+      const ls = await collect(spawn(process.execPath, [CLI, 'ls', name], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      expect(ls.stdout).toMatch(/unreadable: layout version 1 \(this release reads 2\)/);
+      const stat = await collect(spawn(process.execPath, [CLI, 'stat', name], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      expect(stat.code).toBe(1);
+      expect(stat.stderr).toMatch(/layout version 1, this shm-queue reads version 2/);
     } finally {
       Queue.unlink(name);
     }
