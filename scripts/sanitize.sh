@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run test:sanitize [-- vitest args]: builds an ASan+UBSan addon into .sanitize/ and runs the
-# native-heavy tests against it (SHM_QUEUE_ADDON points dist/binding.js at it; child processes
+# native-heavy tests against it (SHM_QUEUE_ADDON points dist/native/loader.js at it; child processes
 # inherit it). Node itself is not instrumented, so libasan is LD_PRELOADed and LeakSanitizer is
 # off (detect_leaks=0): it would report V8's and Node's own allocations that live until exit.
 # Any ASan or UBSan report aborts the process and fails the run.

@@ -25,7 +25,9 @@ export type ShmQueueErrorCode =
   | 'ERR_CODEC_MISMATCH'
   | 'ERR_QUEUE_INCOMPATIBLE'
   | 'ERR_QUEUE_CORRUPT'
-  | 'ERR_TASK_DONE_TOO_MANY';
+  | 'ERR_TASK_DONE_TOO_MANY'
+  | 'ERR_MESSAGE_DECODE'
+  | 'ERR_MESSAGES_UNDELIVERED';
 
 /** Base class of every queue error; `code` identifies the condition. */
 export class ShmQueueError extends Error {
@@ -130,6 +132,42 @@ export class QueueCorruptError extends ShmQueueError {
 export class TaskDoneError extends ShmQueueError {
   constructor(message: string) {
     super('ERR_TASK_DONE_TOO_MANY', message);
+  }
+}
+
+/**
+ * A message taken from the queue could not be decoded by the codec (bytes scribbled on in shared
+ * memory, a codec bug, a producer with another codec version). The message has left the queue:
+ * `bytes` is a private copy of it, so a caller can log it or put it in a dead-letter store.
+ */
+export class MessageDecodeError extends ShmQueueError {
+  /** The message's encoded bytes, as taken from the queue (a copy). */
+  readonly bytes: Buffer;
+  /** Name of the codec that failed. */
+  readonly codec: string;
+
+  constructor(message: string, bytes: Buffer, codec: string, cause: unknown) {
+    super('ERR_MESSAGE_DECODE', message, { cause });
+    this.bytes = bytes;
+    this.codec = codec;
+  }
+}
+
+/**
+ * `close()` could not put back every message this handle had taken from the queue but not yet
+ * handed out (the rest of a batch get whose decode failed part-way), because the queue was full
+ * or shut down. The handle is closed; `messages` holds the bytes of those not put back, in order.
+ */
+export class MessagesUndeliveredError extends ShmQueueError {
+  /** Encoded bytes of the messages that are no longer in any queue, oldest first. */
+  readonly messages: Buffer[];
+  /** How many held messages were put back into the queue before it refused. */
+  readonly putBack: number;
+
+  constructor(message: string, messages: Buffer[], putBack: number, cause: unknown) {
+    super('ERR_MESSAGES_UNDELIVERED', message, { cause });
+    this.messages = messages;
+    this.putBack = putBack;
   }
 }
 
@@ -300,7 +338,7 @@ export function nativeError(error: unknown, context: OpenContext): Error {
  * The error for a probe result that is not a usable queue: `QueueNotFoundError` when missing, a
  * segment error for a foreign, unfinished or corrupt one, a Node-style system error otherwise.
  */
-export function probeError(probe: ProbeResult, queue: string, path: string): Error {
+export function probeError(probe: Exclude<ProbeResult, { kind: 'queue' }>, queue: string, path: string): Error {
   switch (probe.kind) {
     case 'missing':
       return new QueueNotFoundError(`queue '${queue}' does not exist (no ${path})`);
@@ -311,8 +349,6 @@ export function probeError(probe: ProbeResult, queue: string, path: string): Err
         path,
         ...(probe.kind === 'error' ? { errno: probe.errno, syscall: probe.syscall } : {}),
       });
-    case 'queue':
-      return new QueueIncompatibleError(`queue '${queue}': ${probe.message}`); // not an error: callers check first
     default:
       return segmentError(probe.kind, probe.message);
   }

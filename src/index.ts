@@ -29,6 +29,8 @@ export {
   QueueIncompatibleError,
   QueueCorruptError,
   TaskDoneError,
+  MessageDecodeError,
+  MessagesUndeliveredError,
 } from './errors.js';
 export type { ShmQueueErrorCode, ArgumentError } from './errors.js';
 export { listQueues, inspectQueue, peekQueue, segmentPath } from './inspect/index.js';

@@ -54,9 +54,12 @@ const EXPECTED = `one of ${CODEC_NAMES.map((n) => `'${n}'`).join(', ')} or a cod
  *   instances arrive as plain objects (own enumerable properties), as with structured clone.
  *   Functions, symbols, WeakMap/WeakSet/WeakRef, Promise, Proxy, SharedArrayBuffer and host
  *   objects, anywhere in the value, throw a `TypeError` with code `ERR_INVALID_ARG_VALUE`.
- *   Known losses, shared with structured clone: getters are read (twice: walk then pack), non-index
- *   properties of arrays are dropped by msgpackr (v8 keeps them), typed arrays that shared one
- *   ArrayBuffer come back with separate buffers.
+ *   Arrays with named properties (`Object.assign([1], { extra: 'x' })`), and arrays longer than
+ *   4,096 elements (not scanned for them), take the v8 path too, which keeps named properties.
+ *   Known losses, shared with structured clone: getters are read (twice: walk then pack),
+ *   symbol-keyed and non-enumerable properties are dropped, typed arrays that shared one
+ *   ArrayBuffer come back with separate buffers. The walk costs what the value holds, not its
+ *   length (a sparse array is walked over its present elements only). docs/api.md has the table.
  * - `'v8'`: `v8.serialize` / `v8.deserialize`; refusals become `ERR_INVALID_ARG_VALUE` with the
  *   DataCloneError as `cause`. Decoded typed arrays view a private copy of the message (their
  *   `.buffer` is larger than they are). Caveat of Node 20's v8: an Error whose `cause` leads back

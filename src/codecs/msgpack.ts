@@ -79,8 +79,8 @@ let sawError = false;
 
 /**
  * Walks `value` and clears {@link exact} for anything msgpackr (with the options above) would
- * alter or drop: -0, lone surrogates (values and keys), array holes, `__proto__` keys, Errors
- * (msgpackr loses the stack), boxed primitives, class instances and other objects without a
+ * alter or drop: -0, lone surrogates (values and keys), array holes and named properties,
+ * `__proto__` keys, Errors (msgpackr loses the stack), boxed primitives, class instances and other objects without a
  * plain prototype, typed array subclasses, Proxies, and what structured clone refuses (functions,
  * symbols, WeakMap, Promise...). Such values go to v8, which carries them exactly or throws.
  * The walk always completes, so that {@link sawError} is reliable.
@@ -112,6 +112,62 @@ function visitProperties(record: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Arrays longer than this are not checked for named properties (their key list costs more than
+ * packing them): they take the v8 path, which carries holes and named properties exactly and
+ * costs about what msgpackr does for long arrays.
+ */
+const ARRAY_KEYS_LIMIT = 4096;
+
+/** True when `key` is an array index (a canonical integer below 2^32 - 1). */
+function isIndex(key: string): boolean {
+  const n = Number(key);
+  return n >>> 0 === n && n !== 4294967295 && String(n) === key;
+}
+
+/**
+ * Arrays: msgpackr writes `length` elements (a hole becomes undefined) and drops named
+ * properties (`Object.assign([1], { extra: 'x' })`). Either sends the array to v8. The walk costs
+ * what the array holds, not its length: at the first hole it switches to the own keys, which for a
+ * sparse array (`a = []; a[1e8 - 1] = 1`) are only the present ones.
+ */
+function visitArray(array: unknown[]): void {
+  const n = array.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const item = array[i];
+    if (item === undefined && !(i in array)) break; // a hole
+    visit(item);
+  }
+  if (i < n) {
+    exact = false;
+    for (const key of Object.keys(array)) {
+      if (isIndex(key)) {
+        if (Number(key) > i) visit(array[key as unknown as number]);
+      } else {
+        visitNamed(array, key);
+      }
+    }
+    return;
+  }
+  if (n > ARRAY_KEYS_LIMIT) {
+    // Dense but too long to list its keys: v8 carries whatever named properties it has, and an
+    // Error among them (unseen by this walk) is caught by v8Fallback's test decode.
+    exact = false;
+    sawError = true;
+    return;
+  }
+  const keys = Object.keys(array);
+  if (keys.length === n) return;
+  exact = false; // named properties: msgpackr would drop them
+  for (let k = n; k < keys.length; k++) visitNamed(array, keys[k] as string);
+}
+
+function visitNamed(obj: object, key: string): void {
+  if (key === '__proto__' || !isWellFormed(key)) exact = false;
+  visit((obj as Record<string, unknown>)[key]);
+}
+
 function visitObject(obj: object): void {
   if (alreadySeen(obj)) return; // a cycle or a shared reference: msgpackr keeps identity
   if (types.isProxy(obj)) {
@@ -122,13 +178,7 @@ function visitObject(obj: object): void {
   if (ctor === Object) {
     visitProperties(obj as Record<string, unknown>);
   } else if (ctor === Array) {
-    const array = obj as unknown[];
-    for (let i = 0, n = array.length; i < n; i++) {
-      const item = array[i];
-      if (item === undefined && !(i in array))
-        exact = false; // a hole
-      else visit(item);
-    }
+    visitArray(obj as unknown[]);
   } else if (ctor === Map) {
     for (const [k, v] of obj as Map<unknown, unknown>) {
       visit(k);

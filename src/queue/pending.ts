@@ -2,9 +2,12 @@
  * Pending asynchronous operations of one handle: a FIFO per kind (gets, puts, joins), served in
  * order when the native waiter thread reports that the queue changed.
  *
- * Each FIFO is a doubly linked list, so that an operation leaves it in O(1) whichever way it
- * settles: completed at the head, or timed out / aborted anywhere in the middle. (An array with
- * indexOf + splice made aborting n waiting gets cost O(n^2).)
+ * Settling is O(1) per operation, whichever way it settles. Each FIFO is a doubly linked list,
+ * so an operation leaves it in O(1) from the head (completed) or from anywhere in the middle
+ * (timed out, aborted); an array with indexOf + splice made aborting n waiting gets O(n^2). And
+ * every AbortSignal gets one listener per handle, however many operations share it: Node's
+ * EventTarget checks for duplicates on each addEventListener, so n listeners on one signal cost
+ * O(n^2) to add.
  *
  * While any operation is pending the handle is ref'ed (keeps the process alive) and its queue is
  * held strongly; an idle handle is neither, so a forgotten queue can be garbage-collected.
@@ -36,7 +39,6 @@ export class PendingOperation {
   /** Bytes the head put needs room for (NotFull waits only). */
   needed: number;
   timer: NodeJS.Timeout | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
 
   constructor(
     readonly kind: PendingKind,
@@ -45,15 +47,17 @@ export class PendingOperation {
     /** Tries to complete the operation now; true when it settled (resolved or rejected). */
     readonly attempt: () => boolean,
     readonly reject: (error: unknown) => void,
+    /** The rejection when `signal` aborts. */
+    readonly abortError: (reason: unknown) => unknown,
   ) {
     this.needed = needed;
   }
+}
 
-  /** Stops its timer and abort listener. */
-  cleanup(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
-  }
+/** The one abort listener of a handle on one signal, and the operations waiting on it (in FIFO order). */
+interface SignalWatch {
+  readonly ops: Set<PendingOperation>;
+  readonly listener: () => void;
 }
 
 /** A FIFO of pending operations with O(1) push, remove and head. */
@@ -122,6 +126,7 @@ export class PendingOperations {
     put: new OperationList(),
     join: new OperationList(),
   };
+  readonly #signals = new Map<AbortSignal, SignalWatch>();
   #count = 0;
   #watching = false;
 
@@ -166,6 +171,7 @@ export class PendingOperations {
         return true;
       },
       reject,
+      onAbortError ?? ((reason) => reason),
     );
     if (timeout >= 0) {
       const fire = (): void => {
@@ -184,17 +190,10 @@ export class PendingOperations {
       };
       schedule(timeout);
     }
-    if (signal) {
-      op.onAbort = () => {
-        if (!this.#remove(op)) return;
-        reject(onAbortError ? onAbortError(signal.reason) : signal.reason);
-        if (kind === 'put') this.service('put'); // the next put may need less room
-      };
-      signal.addEventListener('abort', op.onAbort, { once: true });
-    }
+    if (signal) this.#watchSignal(op, signal);
     list.push(op);
     this.#changed(+1);
-    this.#arm(kind);
+    if (list.head === op) this.#arm(kind); // behind a head, the waiter is armed for the head already
     return op;
   }
 
@@ -212,7 +211,7 @@ export class PendingOperations {
     const ops = this.#lists[kind].takeAll();
     this.#changed(-ops.length);
     for (const op of ops) {
-      op.cleanup();
+      this.#cleanup(op);
       op.reject(error);
     }
   }
@@ -226,8 +225,46 @@ export class PendingOperations {
   #remove(op: PendingOperation): boolean {
     if (!this.#lists[op.kind].remove(op)) return false;
     this.#changed(-1);
-    op.cleanup();
+    this.#cleanup(op);
     return true;
+  }
+
+  /** Stops an operation's timer and takes it off its signal's watch. */
+  #cleanup(op: PendingOperation): void {
+    if (op.timer !== undefined) clearTimeout(op.timer);
+    const signal = op.signal;
+    if (signal === undefined) return;
+    const watch = this.#signals.get(signal);
+    if (watch === undefined || !watch.ops.delete(op) || watch.ops.size > 0) return;
+    this.#signals.delete(signal);
+    signal.removeEventListener('abort', watch.listener);
+  }
+
+  #watchSignal(op: PendingOperation, signal: AbortSignal): void {
+    let watch = this.#signals.get(signal);
+    if (watch === undefined) {
+      const listener = (): void => this.#aborted(signal);
+      watch = { ops: new Set(), listener };
+      this.#signals.set(signal, watch);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    watch.ops.add(op);
+  }
+
+  /** `signal` aborted: rejects every operation waiting on it, oldest first. */
+  #aborted(signal: AbortSignal): void {
+    const watch = this.#signals.get(signal);
+    if (watch === undefined) return;
+    this.#signals.delete(signal); // the listener was `once`: nothing to remove
+    let puts = false;
+    for (const op of watch.ops) {
+      if (!this.#lists[op.kind].remove(op)) continue;
+      this.#changed(-1);
+      if (op.timer !== undefined) clearTimeout(op.timer);
+      op.reject(op.abortError(signal.reason));
+      if (op.kind === 'put') puts = true;
+    }
+    if (puts) this.service('put'); // the next put may need less room
   }
 
   #changed(delta: number): void {

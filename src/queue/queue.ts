@@ -15,6 +15,7 @@
 import type { Codec } from '../codecs/index.js';
 import {
   invalidArgType,
+  MessagesUndeliveredError,
   nativeError,
   QueueClosedError,
   type ShmQueueError,
@@ -22,7 +23,7 @@ import {
   statusError,
   tooLargeError,
 } from '../errors.js';
-import { addon, limits, type NativeHandle, OpenMode, status as S } from '../native/index.js';
+import { addon, limits, type NativeHandle, OpenMode, queueFlags, status as S } from '../native/index.js';
 import type {
   CreateOptions,
   OpenOptions,
@@ -108,6 +109,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
 
   #handle: NativeHandle | null;
   readonly #codec: Codec<T>;
+  readonly #joinable: boolean;
   readonly #receiver: Receiver<T>;
   readonly #pending: PendingOperations;
   readonly #writer = new BatchEncoder();
@@ -124,6 +126,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     const handle = opened.handle;
     this.#handle = handle;
     this.#codec = opened.codec;
+    this.#joinable = (opened.info.flags & queueFlags.joinable) !== 0;
     // Read-only at run time too: full() and the error messages trust these.
     Object.defineProperties(this, {
       name: { value: opened.name, enumerable: true },
@@ -133,7 +136,9 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
       maxMessageSize: { value: opened.info.maxPayload, enumerable: true },
     });
     const slab = new ReadSlab(handle, opened.codec.borrowsInput === true);
-    this.#receiver = new Receiver(handle, opened.codec, slab, (st, timeout) => this.#fail(st, 'get', timeout));
+    this.#receiver = new Receiver(opened.name, handle, opened.codec, slab, (st, timeout) =>
+      this.#fail(st, 'get', timeout),
+    );
     this.#pending = new PendingOperations(this, {
       handle: () => this.#handle,
       statusError: (st, op, timeout) => this.#statusError(st, op, timeout),
@@ -249,14 +254,18 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     return this.#receiver.shiftMany(max, timeout, true) as T[];
   }
 
-  /** Messages in the queue at this moment, across all processes. */
+  /**
+   * Messages in the queue at this moment, across all processes, plus those this handle has taken
+   * out but not handed out yet (the rest of a batch get whose decode failed part-way: the next
+   * gets of this handle return them, close() puts them back).
+   */
   qsize(): number {
-    return this.#live().count();
+    return this.#live().count() + this.#receiver.held;
   }
 
-  /** `true` when the queue holds no message at this moment. */
+  /** `true` when the queue holds no message at this moment (counted as {@link Queue.qsize} does). */
   empty(): boolean {
-    return this.#live().count() === 0;
+    return this.#live().count() === 0 && this.#receiver.held === 0;
   }
 
   /** `true` when `maxsize` messages are queued (always `false` for a byte-bounded queue, `maxsize` 0, as in Python). */
@@ -264,9 +273,10 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     return this.maxsize > 0 && this.#live().count() >= this.maxsize;
   }
 
-  /** A snapshot of the queue's counters and header; see {@link QueueStats}. */
+  /** A snapshot of the queue's counters and header; see {@link QueueStats}. `messages` is {@link Queue.qsize}. */
   stats(): QueueStats {
-    return { name: this.name, ...this.#live().stats() };
+    const s = this.#live().stats();
+    return { name: this.name, ...s, messages: s.messages + this.#receiver.held };
   }
 
   /** `true` once {@link Queue.shutdown} was called by any process. */
@@ -296,13 +306,28 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
   /**
    * Closes this handle: pending async operations reject with `QueueClosedError`, the waiter thread
    * is stopped and the segment unmapped. The queue itself stays (see {@link Queue.unlink}). Idempotent.
+   *
+   * Messages this handle took out but did not hand out yet (see {@link Queue.qsize}) are put back
+   * at the tail of the queue first. If the queue is full or shut down, the handle is closed all
+   * the same and `close()` throws `MessagesUndeliveredError`, whose `messages` holds the bytes of
+   * those it could not put back: nothing taken from the queue vanishes silently.
    */
   close(): void {
     const handle = this.#handle;
     if (!handle) return;
+    const undelivered = this.#receiver.held > 0 ? this.#receiver.putBack(this.#joinable) : null;
+    const why = undelivered === null ? null : this.#statusError(undelivered.status, 'put', 0);
     this.#handle = null;
     this.#pending.closeAll(this.#closedError());
     handle.close();
+    if (undelivered !== null && why !== null) {
+      throw new MessagesUndeliveredError(
+        `closing queue '${this.name}': ${undelivered.messages.length} message(s) this handle had taken out could not be put back (${why.message}); error.messages holds their bytes`,
+        undelivered.messages,
+        undelivered.putBack,
+        why,
+      );
+    }
   }
 
   /** Same as {@link Queue.close}, for `using q = Queue.open(...)`. */

@@ -43,6 +43,6 @@ function handle(err: unknown): string | undefined {
 }
 
 // @ts-expect-error internals stay private: the exports map has no deep paths
-import type { addon } from 'shm-queue/dist/binding.js';
+import type { addon } from 'shm-queue/dist/native/index.js';
 
 export { one, many, size, messages, joined, options, handle };
