@@ -84,9 +84,11 @@ class SegmentLock {
     return Contended(timeout < 0 ? -1 : std::max<TimeoutMs>(timeout, 100), kTimedOut);
   }
   /** For calls that must not wait: kOk, kBusy (not taken within kNoWaitMs), kLockStalled, kCorrupt. */
-  int LockNoWait() {
+  int LockNoWait() { return LockWithin(kNoWaitMs); }
+  /** The same with a budget of its own (open's attach, which may take a little longer: 50 ms). */
+  int LockWithin(int64_t ms) {
     if (shmq_lock_try(Word(), threads_.Tid()) == SHMQ_LOCKED) return kOk;
-    return Contended(kNoWaitMs, kBusy);
+    return Contended(ms, kBusy);
   }
   void Unlock() { shmq_lock_unlock(Word()); }
 

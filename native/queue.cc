@@ -10,6 +10,12 @@
 
 namespace shmq {
 
+namespace {
+// How long open tries for the lock to list this process in the attach table: longer than other
+// calls that must not wait (many processes opening at once contend for it), still within 100 ms.
+constexpr int64_t kAttachLockMs = 50;
+}  // namespace
+
 Queue::~Queue() {
   Close();
 }
@@ -20,7 +26,7 @@ OpenResult Queue::Open(const std::string& name, OpenMode mode, const CreateOptio
   // The attach lock is what "in use" means (attach.h); the table only lists pids, so a lock held
   // by a stopped process does not hold up the open: the entry is added by a later stats().
   AttachTable::HoldAttachLock(seg_.fd);
-  if (lock_.LockNoWait() == kOk) {
+  if (lock_.LockWithin(kAttachLockMs) == kOk) {
     attach_.AttachLocked();
     lock_.Unlock();
   } else {

@@ -35,7 +35,7 @@ int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel)
   for (int i = 0;; i++) {
     if (records_.ReadyHint(event, needed)) {
       spin_ns_.store(std::min(kWaitSpinNs, budget * 2), std::memory_order_relaxed);
-      return kNoVerdict;  // confirmed under the lock by Wait(): a hint alone is never reported
+      return kOk;
     }
     if (cancel && cancel->load(std::memory_order_relaxed)) return kCancelled;
     if ((i & 63) == 63 && NowNs() >= until) break;
@@ -59,10 +59,15 @@ void Waiters::WaitHint(Event event, uint32_t needed, int64_t ms) {
 
 int Waiters::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomic<bool>* cancel) {
   Deadline deadline(timeout);
-  // A hint is confirmed under the lock before it is reported: while a stopped process holds the
-  // lock, the waiter then sleeps in the lock wait instead of reporting an event that no operation
-  // can act on (the caller would retry, get kBusy, and ask again, in a loop).
-  if (timeout != 0 && Spin(event, needed, cancel) == kCancelled) return kCancelled;
+  if (timeout != 0) {
+    int st = Spin(event, needed, cancel);
+    if (st == kCancelled) return st;
+    // A sync caller retries its operation under the lock anyway: the hint is enough. The waiter
+    // thread (the one that passes `cancel`) confirms it under the lock before reporting: while a
+    // stopped process holds the lock, it then sleeps in the lock wait instead of reporting an event
+    // that no operation can act on (JS would retry, get kBusy, and ask again, in a loop).
+    if (st == kOk && cancel == nullptr) return kOk;
+  }
   Words w = WordsOf(event);
   w.waiters->fetch_add(1);
   int result = kTimedOut;

@@ -63,7 +63,7 @@ class Waiters {
     }
   }
   /** Polls the lock-free hint for up to the adaptive budget (it learns from whether the hint
-   *  turned true): kCancelled, or 1 (go on to the check under the lock). */
+   *  turned true): kOk (the hint holds), kCancelled, or 1 (no verdict: sleep). */
   int Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel);
 
   const Segment& seg_;

@@ -27,7 +27,10 @@ export type ShmQueueErrorCode =
   | 'ERR_QUEUE_CORRUPT'
   | 'ERR_TASK_DONE_TOO_MANY'
   | 'ERR_MESSAGE_DECODE'
-  | 'ERR_MESSAGES_UNDELIVERED';
+  | 'ERR_MESSAGES_UNDELIVERED'
+  | 'ERR_QUEUE_UNTRUSTED_OWNER'
+  | 'ERR_QUEUE_BUSY'
+  | 'ERR_QUEUE_LOCK_STALLED';
 
 /** Base class of every queue error; `code` identifies the condition. */
 export class ShmQueueError extends Error {
@@ -154,6 +157,24 @@ export class MessageDecodeError extends ShmQueueError {
 }
 
 /**
+ * The queue's file belongs to another user than the caller's effective uid, and the caller did not
+ * trust that user (`{ owner }`). Another local user may have created the name first, to read your
+ * messages, inject its own, or truncate the file under you; nothing of it was read.
+ */
+export class QueueOwnerError extends ShmQueueError {
+  /** uid of the segment file's owner. */
+  readonly ownerUid: number;
+  /** That user's name, or null when the system has none for the uid. */
+  readonly ownerName: string | null;
+
+  constructor(message: string, ownerUid: number, ownerName: string | null) {
+    super('ERR_QUEUE_UNTRUSTED_OWNER', message);
+    this.ownerUid = ownerUid;
+    this.ownerName = ownerName;
+  }
+}
+
+/**
  * `close()` could not put back every message this handle had taken from the queue but not yet
  * handed out (the rest of a batch get whose decode failed part-way), because the queue was full
  * or shut down. The handle is closed; `messages` holds the bytes of those not put back, in order.
@@ -168,6 +189,33 @@ export class MessagesUndeliveredError extends ShmQueueError {
     super('ERR_MESSAGES_UNDELIVERED', message, { cause });
     this.messages = messages;
     this.putBack = putBack;
+  }
+}
+
+/**
+ * A call that must not wait (`putNowait`, `getNowait`, a timeout of 0, `peek`) found the queue's
+ * lock held by another process for longer than it may wait (20 ms): typically a process stopped
+ * (SIGSTOP, a debugger, a frozen cgroup) while holding it. The queue may have room or messages;
+ * try again, or wait with a timeout.
+ */
+export class QueueBusyError extends ShmQueueError {
+  constructor(message: string) {
+    super('ERR_QUEUE_BUSY', message);
+  }
+}
+
+/**
+ * A live process has held the queue's lock for 15 s without any progress (stopped, in a debugger,
+ * hung). Nothing is corrupt: waiting is safe, and the same handles work again, with every message,
+ * once it continues or dies. `holderPid` is that process.
+ */
+export class QueueLockStalledError extends ShmQueueError {
+  /** The process holding the lock. */
+  readonly holderPid: number;
+
+  constructor(message: string, holderPid: number) {
+    super('ERR_QUEUE_LOCK_STALLED', message);
+    this.holderPid = holderPid;
   }
 }
 
@@ -196,8 +244,10 @@ export interface StatusContext {
   readonly capacity?: number;
   /** Messages queued now; called only to word a full queue's message. */
   readonly count?: () => number;
-  /** The native layer's own description (`lastError().message`), for `corrupt`. */
+  /** The native layer's own description (`lastError().message`), for `corrupt` and `lockStalled`. */
   readonly detail?: () => string;
+  /** The pid holding the lock (`lastError().holderPid`), for `lockStalled`. */
+  readonly holderPid?: () => number;
 }
 
 type StatusName = keyof NativeStatus;
@@ -226,6 +276,16 @@ const BY_STATUS: { readonly [K in StatusName]?: (c: StatusContext) => Error } = 
         : `queue '${c.queue}' is shut down and drained`,
     ),
   corrupt: (c) => new QueueCorruptError(c.detail?.() || `queue '${c.queue}' is corrupt`),
+  busy: (c) =>
+    new QueueBusyError(
+      `queue '${c.queue}' is busy: another process has held its lock for more than 20 ms (it may be stopped: SIGSTOP, a debugger, a frozen cgroup), so this call, which must not wait, cannot tell whether there is ${c.op === 'put' ? 'room' : 'a message'}; try again, or use ${c.op}() or ${c.op}Sync() with a timeout to wait`,
+    ),
+  lockStalled: (c) =>
+    new QueueLockStalledError(
+      c.detail?.() ||
+        `queue '${c.queue}': another process has held the lock for 15 s without progress; waiting is safe`,
+      c.holderPid?.() ?? 0,
+    ),
   taskDoneTooMany: (c) => new TaskDoneError(`taskDone() called more times than items were put on queue '${c.queue}'`),
 };
 
@@ -327,6 +387,8 @@ function permissionDenied(e: NativeError, c: OpenContext): Error {
 export function nativeError(error: unknown, context: OpenContext): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   const e = error as NativeError;
+  if (e.code === 'ERR_QUEUE_UNTRUSTED_OWNER')
+    return new QueueOwnerError(e.message, e.ownerUid ?? -1, e.ownerName ?? null);
   const byErrno = e.code === undefined ? undefined : BY_ERRNO[e.code];
   if (byErrno) return byErrno(e, context);
   const problem = segmentProblemOf(e);

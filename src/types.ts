@@ -18,12 +18,21 @@ export interface CreateOptions<T = unknown> {
   mode?: number;
   /** `true` (default): throw `ERR_QUEUE_EXISTS` if the name is taken. `false`: open the existing queue instead (create-or-open); options given explicitly must then match it. */
   exclusive?: boolean;
+  /** With `exclusive: false`: the other user (uid or user name) whose existing queue of this name may be opened. See {@link OpenOptions.owner}. */
+  owner?: number | string;
 }
 
 /** Options of `Queue.open`. */
 export interface OpenOptions<T = unknown> {
   /** The codec to use. Optional for a queue created with a built-in codec (the stored one is used); required for a custom codec. Must match the queue's codec. */
   codec?: CodecName | Codec<T>;
+  /**
+   * The user (uid or user name) trusted to own the queue's file, for a queue shared between users
+   * on purpose. Without it, a queue whose file belongs to another user than the caller's effective
+   * uid is refused with `QueueOwnerError` (`ERR_QUEUE_UNTRUSTED_OWNER`): another local user may have
+   * created the name first to read or inject messages.
+   */
+  owner?: number | string;
 }
 
 /** Options of the synchronous blocking methods. */
@@ -94,6 +103,10 @@ export interface QueueStats {
   /** Permission bits and owner uid of the segment file. */
   fileMode: number;
   fileUid: number;
-  /** Live processes that have the queue open, with how many handles each. */
+  /** Live processes that have the queue open, with how many handles each. The table has 64 slots
+   *  and may miss processes (see `inUse`): never conclude from it that nobody uses the queue. */
   attached: { pid: number; handles: number }[];
+  /** Whether another handle (in any process) has the queue open: exact for any number of processes,
+   *  kept by the kernel across kill -9. `null` when the system cannot tell. */
+  inUse: boolean | null;
 }

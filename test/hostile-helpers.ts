@@ -2,7 +2,7 @@
 // under prlimit / in a private mount namespace / as that user, and the test-hook build.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { inject } from 'vitest';
-import { DIST } from './helpers.js';
+import { DIST, collect } from './helpers.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -75,7 +75,7 @@ export interface SpawnOptions {
  * `hooks` the raw test-hook addon is `addon`.
  */
 export function spawnHostile(code: string, args: unknown, options: SpawnOptions = {}): ChildProcess {
-  const binding = new URL('../dist/binding.js', import.meta.url).href;
+  const binding = new URL('../dist/native/index.js', import.meta.url).href;
   const source =
     `import * as shm from ${JSON.stringify(DIST)};\n` +
     (options.hooks ? `import { addon } from ${JSON.stringify(binding)};\n` : '') +
@@ -87,11 +87,15 @@ export function spawnHostile(code: string, args: unknown, options: SpawnOptions 
   }
   const argv = [process.execPath, '--input-type=module', '-e', source];
   const [cmd, ...rest] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
-  return spawn(cmd, rest, {
+  const child = spawn(cmd, rest, {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env,
     ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   });
+  // Start recording its output and end now (helpers.collect), so that a later collect() of a child
+  // that has already ended does not wait for a 'close' event that was emitted before it asked.
+  void collect(child, 10 * 60_000);
+  return child;
 }
 
 /** A wrapper that runs node in a private mount namespace after `setup` (shell commands, as root),

@@ -40,29 +40,35 @@ describe('permissions', () => {
   });
 
   // Running as another user needs the right to switch uid; this suite runs as root in CI.
-  it.skipIf(!isRoot)('another uid is refused with EACCES on a 0o600 queue and admitted by mode 0o666', async () => {
-    const closed = uniqueName('acl');
-    const open = uniqueName('acl');
-    using q1 = Queue.create(closed);
-    using q2 = Queue.create(open, { mode: 0o666 });
-    q1.putSync('secret');
-    const r = (await asNobody(
-      `${CATCH}
+  it.skipIf(!isRoot)(
+    'another uid is refused with EACCES on a 0o600 queue and admitted by mode 0o666 + owner',
+    async () => {
+      const closed = uniqueName('acl');
+      const open = uniqueName('acl');
+      using q1 = Queue.create(closed);
+      using q2 = Queue.create(open, { mode: 0o666 });
+      q1.putSync('secret');
+      const r = (await asNobody(
+        `${CATCH}
        const out = {
          open: attempt(() => Queue.open(ARGS.closed)),
          createOrOpen: attempt(() => Queue.create(ARGS.closed, { exclusive: false })),
-         other: attempt(() => { const q = Queue.open(ARGS.open); q.putSync('from nobody'); q.close(); }),
+         // Another user's queue is refused unless its owner is trusted (SECURITY.md, squatting).
+         untrusted: attempt(() => Queue.open(ARGS.open)),
+         other: attempt(() => { const q = Queue.open(ARGS.open, { owner: 0 }); q.putSync('from nobody'); q.close(); }),
        };
        console.log(JSON.stringify(out));`,
-      { closed, open },
-    )) as Record<string, { code: string; message: string } | 'ok'>;
-    expect(r.open).toMatchObject({ code: 'EACCES' });
-    expect((r.open as { message: string }).message).toMatch(/permission denied/);
-    expect(r.createOrOpen).toMatchObject({ code: 'EACCES' });
-    expect(r.other).toBe('ok');
-    expect(q1.getNowait()).toBe('secret');
-    expect(q2.getNowait()).toBe('from nobody');
-  });
+        { closed, open },
+      )) as Record<string, { code: string; message: string } | 'ok'>;
+      expect(r.open).toMatchObject({ code: 'EACCES' });
+      expect((r.open as { message: string }).message).toMatch(/permission denied/);
+      expect(r.createOrOpen).toMatchObject({ code: 'EACCES' });
+      expect(r.untrusted).toMatchObject({ code: 'ERR_QUEUE_UNTRUSTED_OWNER' });
+      expect(r.other).toBe('ok');
+      expect(q1.getNowait()).toBe('secret');
+      expect(q2.getNowait()).toBe('from nobody');
+    },
+  );
 
   it('names cannot escape /dev/shm', () => {
     for (const name of ['..', '.', '../etc/passwd', 'a/b', '/abs', 'x\0y', '', 'a'.repeat(201)]) {

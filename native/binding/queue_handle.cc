@@ -14,7 +14,7 @@ namespace shmq_binding {
 using shmq::Event;
 
 void CallJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, EventReport* report) {
-  std::unique_ptr<EventReport> owned(report);
+  // `report` belongs to the table of ReportOf(): nothing to free.
   if (env == nullptr || callback.IsEmpty()) return;  // environment shutting down
   callback.Call({Napi::Number::New(env, report->event), Napi::Number::New(env, report->status)});
 }

@@ -6,6 +6,18 @@ namespace shmq_binding {
 
 using shmq::Event;
 
+const EventReport* ReportOf(uint32_t event, int32_t status) {
+  constexpr int kStatuses = 32;  // 0 .. -31: every shmq::Status
+  static const auto* table = [] {
+    auto* t = new EventReport[3 * kStatuses];
+    for (int e = 0; e < 3; e++)
+      for (int s = 0; s < kStatuses; s++) t[e * kStatuses + s] = EventReport{uint32_t(e), int32_t(-s)};
+    return t;
+  }();
+  int s = status <= 0 && status > -kStatuses ? -status : -int(shmq::kCorrupt);
+  return &table[(event % 3) * kStatuses + s];
+}
+
 void Watcher::Interrupt() {
   interrupt.store(true);
   local_seq.fetch_add(1);
@@ -24,6 +36,7 @@ void Watcher::Stop() {
 
 int Watcher::Start(WakeFn tsfn) {
   wake = tsfn;
+  (void)ReportOf(0, 0);  // builds the table here, on the JS thread
   pthread_attr_t attr;
   int err = pthread_attr_init(&attr);
   if (err != 0) return err;
@@ -59,7 +72,7 @@ void Watcher::Loop() {
       w->current_event.store(-1);
       if (st == shmq::kTimedOut || st == shmq::kCancelled) continue;
       w->armed.fetch_and(~kEventBits[e]);
-      w->wake.NonBlockingCall(new EventReport{uint32_t(e), int32_t(st)});
+      w->wake.NonBlockingCall(const_cast<EventReport*>(ReportOf(uint32_t(e), int32_t(st))));
     }
   }
 }

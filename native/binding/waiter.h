@@ -26,6 +26,11 @@ struct EventReport {
   int32_t status;
 };
 
+/** The report of (event, status), from a table that lives as long as the module: the waiter thread
+ *  allocates nothing (a thread that mallocs gets a malloc arena of its own, 64 MiB of address space),
+ *  and CallJs frees nothing. Statuses are 0 or negative and few. */
+const EventReport* ReportOf(uint32_t event, int32_t status);
+
 /** Runs on the JS thread for each report (defined in queue_handle.cc, where the TSFN is made: its
  *  template checks `CallJs != nullptr` at compile time, which GCC folds under -fsanitize=undefined
  *  (npm run test:sanitize) only for a non-inline function defined in the same file). */

@@ -94,7 +94,7 @@ export const SHORT_REASON: Record<UnreadableReason, string> = {
 };
 
 export function statusOf(s: QueueInspection): string {
-  const parts = [s.attached.length > 0 ? 'ok' : 'orphan'];
+  const parts = [s.idleSince === null ? 'ok' : 'orphan'];
   if (s.shutdown !== 'none') parts.push('shutdown');
   return parts.join('+');
 }
@@ -110,6 +110,8 @@ export function plural(n: number, word: string): string {
 }
 
 export function attachedText(s: QueueInspection): string {
-  if (s.attached.length === 0) return 'none';
+  // The table lists at most 64 processes; the attach locks (inUse) count them all.
+  const unlisted = s.inUse === true ? 'processes not in the 64-slot table' : 'unknown processes';
+  if (s.attached.length === 0) return s.idleSince === null ? `in use by ${unlisted}` : 'none';
   return s.attached.map((p) => `pid ${p.pid} (${plural(p.handles, 'handle')})`).join(', ');
 }

@@ -27,8 +27,13 @@ export function cmdRm(args: string[], io: CliIO): number {
     }
     if (entry.ok) {
       const s = entry.stats;
-      if (s.attached.length > 0) {
-        const who = `${plural(s.attached.length, 'live process')} (pid ${s.attached.map((a) => a.pid).join(', ')})`;
+      // In use: listed processes, or attach locks held by processes the 64-slot table misses (or
+      // it cannot be told, which never counts as unused).
+      if (s.idleSince === null) {
+        const who =
+          s.attached.length > 0
+            ? `${plural(s.attached.length, 'live process')} (pid ${s.attached.map((a) => a.pid).join(', ')})`
+            : 'processes not listed in its table';
         if (!force) {
           io.err(
             `shm-queue rm: refusing to remove '${name}': ${who} ha${s.attached.length === 1 ? 's' : 've'} it open. Use --force to remove it anyway (they keep working on it, but nobody can open it again).`,

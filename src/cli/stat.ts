@@ -36,7 +36,7 @@ export function cmdStat(args: string[], io: CliIO): number {
         `${s.bytesUsed} of ${s.capacity} (${formatBytes(s.bytesUsed)} of ${formatBytes(s.capacity)}${pct})`,
       ],
       ['puts / gets', `${s.puts} / ${s.gets}`],
-      ['attached', `${attachedText(s)}${s.attached.length > 0 ? '' : ' (orphan: no live process has it open)'}`],
+      ['attached', `${attachedText(s)}${s.idleSince === null ? '' : ' (orphan: no live process has it open)'}`],
       ['waiting', `${plural(s.waitingConsumers, 'consumer')}, ${plural(s.waitingProducers, 'producer')}`],
       [
         'idle',

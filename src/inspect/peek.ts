@@ -66,9 +66,15 @@ export function peekQueue(name: string, options?: PeekOptions): PeekResult {
         size = Math.max(size * 2, handle.needed() + 8);
         continue;
       }
-      if (n === S.empty) return { name: valid, codec: stored, total: 0, messages: [] }; // lock busy for 1 s: report nothing rather than wait
+      // busy (the lock is held: a stopped process?) is QueueBusyError: peek never waits.
       if (n < 0)
-        throw statusError(n, { queue: valid, op: 'get', timeout: 0, detail: () => handle.lastError().message });
+        throw statusError(n, {
+          queue: valid,
+          op: 'get',
+          timeout: 0,
+          detail: () => handle.lastError().message,
+          holderPid: () => handle.lastError().holderPid,
+        });
       const total = handle.count();
       // Fewer than asked and more are queued: the buffer was too small for the rest. Try bigger.
       if (n < max && total > n && size < PEEK_SLAB_LIMIT) {

@@ -87,7 +87,10 @@ export function classifyOpenError(name: string, error: unknown, op: 'inspect' | 
 function snapshot(name: string, handle: NativeHandle): QueueInspection {
   const s = handle.stats();
   const info = handle.info();
-  const idleSince = s.attached.length > 0 ? null : Math.max(s.createdAt, s.lastAttachAt, s.lastDetachAt);
+  // In use unless the kernel says nobody holds an attach lock: the pid table has 64 slots, and
+  // "cannot tell" (inUse null) never counts as unused.
+  const used = s.attached.length > 0 || s.inUse !== false;
+  const idleSince = used ? null : Math.max(s.createdAt, s.lastAttachAt, s.lastDetachAt);
   return { name, path: segmentPath(name), joinable: (info.flags & queueFlags.joinable) !== 0, idleSince, ...s };
 }
 

@@ -13,7 +13,8 @@ export interface QueueInspection extends QueueStats {
   /** `true` for a queue created by `JoinableQueue.create`. */
   joinable: boolean;
   /**
-   * `null` while a live process has the queue open; otherwise the latest of `createdAt`,
+   * `null` while any process has the queue open (`inUse`, or a live entry in `attached`), or when
+   * that cannot be told; otherwise the latest of `createdAt`,
    * `lastAttachAt` and `lastDetachAt` (ms since the epoch): since when nobody is known to have
    * used it. A process killed without closing its handle never records a detach, so after such a
    * death this is the time of the last attach or detach *before* it, which can be earlier than

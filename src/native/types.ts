@@ -17,9 +17,10 @@ export interface NativeStatus {
   readonly needSpace: number;
   readonly timedOut: number;
   readonly taskDoneTooMany: number;
-  /** A call that must not wait found the lock held, or the oldest message still being copied in. */
+  /** A call that must not wait found the lock held (for more than 20 ms: a stopped holder), or the
+   *  oldest message still being copied in by its put. */
   readonly busy: number;
-  /** A live lock holder made no progress for the stall bound (lastError() names it). */
+  /** A live holder kept the lock without progress for the stall bound (15 s); see lastError(). */
   readonly lockStalled: number;
 }
 
@@ -55,7 +56,8 @@ export interface NativeHandle {
   shiftMany(offset: number, max: number, lens: Uint32Array, timeoutMs: number): number;
   peek(offset: number, max: number, lens: Uint32Array): number;
   needed(): number;
-  lastError(): { message: string; status: number };
+  /** The native description of the last corrupt / lockStalled status (holderPid with lockStalled). */
+  lastError(): { message: string; status: number; holderPid: number };
   count(): number;
   /** 0 none, 1 graceful, 2 immediate: one atomic load (stats() locks and checks processes). */
   shutdownState(): number;
@@ -75,6 +77,8 @@ export interface NativeHandle {
   testLockAndTear?(bytes?: Uint8Array, written?: number): number;
   /** Test builds only: a put (bytes given) or a get that stops for good inside its unlocked copy. */
   testHoldInCopy?(bytes?: Uint8Array, written?: number): number;
+  /** Test builds only: holds the lock for `ms`, then releases it. */
+  testHoldLock?(ms: number): number;
 }
 
 export interface NativeHandleConstructor {
@@ -86,6 +90,8 @@ export interface NativeHandleConstructor {
     flags: number,
     codec: string,
     fileMode: number,
+    /** The uid of another user whose segment this handle may open; -1 (default) trusts nobody else. */
+    trustedOwner?: number,
   ): NativeHandle;
   unlink(name: string): void;
 }
@@ -123,7 +129,7 @@ interface ProbeCommon {
 export type ProbeResult = ProbeCommon &
   (
     | { kind: 'missing' }
-    | { kind: 'queue'; layoutVersion: number; joinable: boolean; codec: string }
+    | { kind: 'queue'; layoutVersion: number; joinable: boolean; codec: string; inUse: boolean | null }
     | { kind: 'permission-denied'; code: 'EACCES' | 'EPERM' }
     | { kind: 'not-regular'; fileType: ProbeFileType }
     | { kind: 'not-a-queue' }
@@ -153,6 +159,9 @@ export interface NativeError extends Error {
   syscall?: string;
   path?: string;
   reason?: NativeRefusalReason;
+  /** ERR_QUEUE_UNTRUSTED_OWNER: the segment file's owner. */
+  ownerUid?: number;
+  ownerName?: string | null;
 }
 
 /** Everything the addon exports. */
@@ -165,4 +174,6 @@ export interface NativeAddon {
   isValidName(name: string): boolean;
   isValidCodecName(name: string): boolean;
   probe(name: string): ProbeResult;
+  /** The uid of a user name (getpwnam_r), or null when there is no such user. */
+  lookupUser(name: string): number | null;
 }

@@ -5,15 +5,15 @@
  * @module
  */
 import { type Codec, type CodecName, isBuiltinCodecName, resolveCodec } from '../codecs/index.js';
-import { CodecMismatchError, QueueIncompatibleError, nativeError } from '../errors.js';
+import { CodecMismatchError, QueueIncompatibleError, invalidArgType, invalidArgValue, nativeError } from '../errors.js';
 import { addon, align8, limits, type NativeHandle, type NativeInfo, OpenMode, queueFlags } from '../native/index.js';
 import { validateInteger, validateName, validateOptionalBoolean, validateOptions } from '../validate.js';
 
 /** Default ring size in bytes (1 MiB). */
 export const DEFAULT_CAPACITY = 1 << 20;
 
-const CREATE_KEYS = ['maxsize', 'capacity', 'codec', 'mode', 'exclusive'] as const;
-const OPEN_KEYS = ['codec'] as const;
+const CREATE_KEYS = ['maxsize', 'capacity', 'codec', 'mode', 'exclusive', 'owner'] as const;
+const OPEN_KEYS = ['codec', 'owner'] as const;
 
 /** A handle just opened, with what the queue object is made of. */
 export interface Opened<T> {
@@ -43,6 +43,16 @@ function createOptions(options: Record<string, unknown>, mode: OpenMode): Wanted
   return wanted;
 }
 
+/** The uid of the `owner` option (a uid or a user name), or -1 when absent: trust nobody else. */
+function trustedOwner(owner: unknown): number {
+  if (owner === undefined) return -1;
+  if (typeof owner === 'number') return validateInteger(owner, 'options.owner', 0, 2 ** 32 - 2);
+  if (typeof owner !== 'string') throw invalidArgType('options.owner', 'a uid (number) or a user name (string)', owner);
+  const uid = addon.lookupUser(owner);
+  if (uid === null) throw invalidArgValue('options.owner', `names no user of this system (${JSON.stringify(owner)})`);
+  return uid;
+}
+
 /**
  * Opens (or creates) queue `name`. `mode` is Create or Open (Create becomes CreateOrOpen with
  * `exclusive: false`); `joinable` is the kind the caller's class is.
@@ -53,6 +63,7 @@ export function openQueue<T>(name: unknown, mode: OpenMode, rawOptions: unknown,
   const explicitCodec = options['codec'] !== undefined;
   let codec = resolveCodec(options['codec'] as CodecName | Codec<unknown> | undefined) as Codec<T>;
   const wanted = createOptions(options, mode);
+  const owner = trustedOwner(options['owner']);
   let handle: NativeHandle;
   try {
     handle = new addon.QueueHandle(
@@ -63,6 +74,7 @@ export function openQueue<T>(name: unknown, mode: OpenMode, rawOptions: unknown,
       joinable ? queueFlags.joinable : 0,
       codec.name,
       wanted.fileMode,
+      owner,
     );
   } catch (error) {
     throw nativeError(error, { queue: validName, op: 'open' });

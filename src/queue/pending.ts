@@ -289,10 +289,17 @@ export class PendingOperations {
       // Weakly: the TSFN keeps this callback alive for as long as the handle lives, and a strong
       // reference would keep a forgotten queue (its thread, mapping and attach slot) forever.
       const self = new WeakRef(this);
-      h.watch((event, code) => {
-        const pending = self.deref();
-        if (pending) pending.#onEvent(event, code);
-      });
+      try {
+        h.watch((event, code) => {
+          const pending = self.deref();
+          if (pending) pending.#onEvent(event, code);
+        });
+      } catch (error) {
+        // No waiter thread (EAGAIN/ENOMEM from pthread_create: RLIMIT_NPROC, a pids cgroup): what
+        // waits cannot be woken, so it fails with that system error; a later wait tries again.
+        for (const k of KIND_OF) this.rejectAll(k, error as Error);
+        return;
+      }
       this.#watching = true;
       if (this.#count > 0) h.ref();
     }
@@ -302,7 +309,7 @@ export class PendingOperations {
   #onEvent(event: NativeEvent, code: number): void {
     if (this.host.handle() === null) return;
     const kind = KIND_OF[event] ?? 'join';
-    if (code === S.corrupt) this.rejectAll(kind, this.host.statusError(S.corrupt, 'get', 0));
+    if (code === S.corrupt || code === S.lockStalled) this.rejectAll(kind, this.host.statusError(code, 'get', 0));
     else this.service(kind);
   }
 }

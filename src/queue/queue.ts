@@ -356,14 +356,16 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     if (!this.#pending.has('put')) {
       const st = handle.push(bytes, 0);
       if (st === S.ok) return;
-      if (st !== S.full || timeout === 0) this.#fail(st, 'put', timeout, 0, bytes.length);
+      // busy: the lock is held (a stopped process): wait like for room, the waiter thread reports
+      // only once it got the lock.
+      if ((st !== S.full && st !== S.busy) || timeout === 0) this.#fail(st, 'put', timeout, 0, bytes.length);
     }
     const owned = Buffer.from(bytes); // the codec may reuse its buffer for the next encode
     return new Promise<void>((resolve, reject) => {
       this.#pending.enqueue('put', timeout, signal, owned.length, resolve, reject, () => {
         const st = this.#live().push(owned, 0);
         if (st === S.ok) return { done: true, value: undefined };
-        if (st === S.full) return { done: false };
+        if (st === S.full || st === S.busy) return { done: false };
         return { done: true, error: this.#statusError(st, 'put', timeout, 0, owned.length) };
       });
     });
@@ -406,15 +408,17 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
     signal?.throwIfAborted();
     const batch = this.#writer.encode(values, (v: T) => this.#encode(v));
     const progress = new BatchProgress(batch);
+    let last: number = S.full;
     const step = (): boolean => {
       const st = progress.push(this.#live(), 0);
       if (st === S.ok) return true;
-      if (st !== S.full) this.#fail(st, 'put', timeout, progress.done);
+      if (st !== S.full && st !== S.busy) this.#fail(st, 'put', timeout, progress.done);
+      last = st;
       return false;
     };
     if (!this.#pending.has('put')) {
       if (step()) return;
-      if (timeout === 0) this.#fail(S.full, 'put', timeout, progress.done);
+      if (timeout === 0) this.#fail(last, 'put', timeout, progress.done);
     }
     this.#writer.detach(batch); // keep our copy while waiting
     return new Promise<void>((resolve, reject) => {
@@ -521,6 +525,7 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
       ...(total === undefined ? {} : { total }),
       count: () => this.#live().count(),
       detail: () => handle?.lastError().message ?? '',
+      holderPid: () => handle?.lastError().holderPid ?? 0,
     };
     return statusError(status, context);
   }

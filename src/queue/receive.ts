@@ -70,7 +70,7 @@ export class Receiver<T> {
         slab.grow(handle.needed());
         continue;
       }
-      if (n === S.empty && !throwEmpty) return kEmpty;
+      if ((n === S.empty || n === S.busy) && !throwEmpty) return kEmpty; // busy: wait like for a message
       this.fail(n, timeout);
     }
   }
@@ -119,7 +119,7 @@ export class Receiver<T> {
         slab.grow(handle.needed());
         continue;
       }
-      if (n === S.empty && !throwEmpty) return kEmpty;
+      if ((n === S.empty || n === S.busy) && !throwEmpty) return kEmpty;
       this.fail(n, timeout);
     }
   }
