@@ -137,9 +137,10 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
       },
       [&] {
         // Published in reservation order, so a get never waits behind a later record of ours.
-        for (const Slot& s : batch_) {
+        for (size_t i = 0; i < batch_.size(); i++) {
+          const Slot& s = batch_[i];
           records_.CopyIn(s.at, data + s.offset, s.len);
-          records_.Publish(s.at);
+          records_.Publish(s.at, i + 1 == batch_.size() ? uint32_t(batch_.size()) : 0);
         }
         AfterPublish();
       }));
@@ -156,7 +157,7 @@ int64_t Queue::Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout) {
       },
       [&] {
         records_.CopyOut(at, out, uint32_t(len));
-        records_.Release(at);
+        records_.Release(at, 1, seg_.header->head.load(std::memory_order_relaxed) == at);
       });
 }
 
@@ -179,9 +180,12 @@ int64_t Queue::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t*
         return Attempt{r, false, r == kEmpty || r == kInFlight, 0, r == kInFlight};
       },
       [&] {
-        for (const Slot& s : batch_) {
+        bool at_head = seg_.header->head.load(std::memory_order_relaxed) == batch_[0].at;
+        for (size_t i = 0; i < batch_.size(); i++) {
+          const Slot& s = batch_[i];
           records_.CopyOut(s.at, out + s.offset, s.len);
-          records_.Release(s.at);
+          bool last = i + 1 == batch_.size();
+          records_.Release(s.at, last ? uint32_t(batch_.size()) : 0, last && at_head);
         }
       });
 }

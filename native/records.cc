@@ -95,9 +95,9 @@ void Records::CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n)
   if (first < n) memcpy(seg_.data, data + first, n - first);
 }
 
-void Records::Publish(uint64_t at) {
+void Records::Publish(uint64_t at, uint32_t puts) {
   StoreState(seg_.data + at % seg_.capacity, kRecReady);
-  seg_.header->puts.fetch_add(1, std::memory_order_relaxed);
+  if (puts) seg_.header->puts.fetch_add(puts, std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,13 +163,13 @@ void Records::CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n) const
   if (first < n) memcpy(out + first, seg_.data, n - first);
 }
 
-void Records::Release(uint64_t at) {
+void Records::Release(uint64_t at, uint32_t gets, bool advance) {
   Header* h = seg_.header;
   StoreState(seg_.data + at % seg_.capacity, kRecDone);
-  h->gets.fetch_add(1, std::memory_order_relaxed);
-  // Only the get whose record is the oldest moves `head`; the others' DONE records are passed over
-  // then, or by the next put that needs room (ReserveLocked).
-  if (h->head.load(std::memory_order_relaxed) == at) AdvanceHead();
+  if (gets) h->gets.fetch_add(gets, std::memory_order_relaxed);
+  // Only a get whose records start at `head` moves it; the others' DONE records are passed over
+  // then, or by the next put (ReserveLocked).
+  if (advance) AdvanceHead();
 }
 
 void Records::AdvanceHead() {

@@ -60,8 +60,9 @@ class Records {
   /** No lock: copies the payload (its first `n` bytes) of the record reserved at `at`, split at the
    *  end of the ring. */
   void CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n = UINT32_MAX);
-  /** No lock: publishes the record at `at` (READY, release) and counts the put. */
-  void Publish(uint64_t at);
+  /** No lock: publishes the record at `at` (READY, release) and counts `puts` puts (a batch counts
+   *  its puts once, with its last record). */
+  void Publish(uint64_t at, uint32_t puts = 1);
 
   // ---- gets
   /** Under the lock: claims the READY record at `read` if its payload fits out_cap; *at = its index.
@@ -69,8 +70,9 @@ class Records {
   int64_t ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch = true);
   /** No lock: copies the payload (its first `n` bytes) of the record claimed at `at`. */
   void CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n = UINT32_MAX) const;
-  /** No lock: marks the claimed record DONE, counts the get and moves `head` over the DONE prefix. */
-  void Release(uint64_t at);
+  /** No lock: marks the claimed record DONE, counts `gets` gets and, when `advance`, moves `head`
+   *  over the DONE prefix (a batch counts and advances once, with its last record). */
+  void Release(uint64_t at, uint32_t gets = 1, bool advance = true);
   /** Under the lock: copies up to `max` READY records from `read` on without claiming them. */
   int64_t PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens);
 
