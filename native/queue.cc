@@ -136,12 +136,12 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
         return Attempt{st, progressed, st == kFull, lens[*pushed], false};
       },
       [&] {
-        // Published in reservation order, so a get never waits behind a later record of ours.
-        for (size_t i = 0; i < batch_.size(); i++) {
-          const Slot& s = batch_[i];
-          records_.CopyIn(s.at, data + s.offset, s.len);
-          records_.Publish(s.at, i + 1 == batch_.size() ? uint32_t(batch_.size()) : 0);
-        }
+        // Every payload first, then the states from the last record to the first: a get claims only
+        // at `read` (the first record), and once it sees that one READY it sees all of them, so the
+        // batch becomes visible at once and is taken in one claim (published in order, a consumer
+        // would take it in fragments, one wake-up and one lock each).
+        for (const Slot& s : batch_) records_.CopyIn(s.at, data + s.offset, s.len);
+        for (size_t i = batch_.size(); i-- > 0;) records_.Publish(batch_[i].at, i == 0 ? uint32_t(batch_.size()) : 0);
         AfterPublish();
       }));
 }
@@ -180,13 +180,21 @@ int64_t Queue::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t*
         return Attempt{r, false, r == kEmpty || r == kInFlight, 0, r == kInFlight};
       },
       [&] {
-        bool at_head = seg_.header->head.load(std::memory_order_relaxed) == batch_[0].at;
-        for (size_t i = 0; i < batch_.size(); i++) {
-          const Slot& s = batch_[i];
+        // Consecutive records (no record of another get between them, as after a give-back) let
+        // `head` jump over the whole batch at once instead of walking it.
+        bool contiguous = true;
+        for (size_t i = 0; i + 1 < batch_.size(); i++)
+          contiguous = contiguous && batch_[i].at + Records::RecordBytes(batch_[i].len) == batch_[i + 1].at;
+        for (const Slot& s : batch_) {
           records_.CopyOut(s.at, out + s.offset, s.len);
-          bool last = i + 1 == batch_.size();
-          records_.Release(s.at, last ? uint32_t(batch_.size()) : 0, last && at_head);
+          records_.Release(s.at, 0, false);
         }
+        seg_.header->gets.fetch_add(batch_.size(), std::memory_order_relaxed);
+        const Slot& last = batch_.back();
+        if (contiguous)
+          records_.AdvanceHeadOver(batch_[0].at, last.at + Records::RecordBytes(last.len));
+        else
+          records_.AdvanceHead();
       });
 }
 

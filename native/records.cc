@@ -193,6 +193,15 @@ void Records::AdvanceHead() {
   }
 }
 
+void Records::AdvanceHeadOver(uint64_t from, uint64_t to) {
+  // Safe without looking at the states: every record in [from, to) is one of ours and DONE (our own
+  // release stores, in program order before this one), and `head` == `from` means nobody else
+  // moved it meanwhile (it only grows).
+  uint64_t expected = from;
+  seg_.header->head.compare_exchange_strong(expected, to, std::memory_order_release, std::memory_order_relaxed);
+  AdvanceHead();
+}
+
 int64_t Records::PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens) {
   Header* h = seg_.header;
   const uint64_t capacity = seg_.capacity;

@@ -95,6 +95,10 @@ class Records {
   uint32_t SweepLocked();
   /** Moves `head` over the DONE records at its front (lock-free; any thread, any time). */
   void AdvanceHead();
+  /** A get's batch of consecutive records [from, to), all released (DONE) by it: moves `head` from
+   *  `from` to `to` in one compare-and-swap (if it is still at `from`), then on as AdvanceHead. */
+  void AdvanceHeadOver(uint64_t from, uint64_t to);
+  static uint64_t RecordBytes(uint32_t len) { return kRecordHeaderSize + Align8(len); }
   /** Did the last locked call give back or discard a dead owner's record? (Then the caller wakes
    *  every waiter: what they wait for may have changed.) Clears the flag. */
   bool TakeChanged() {
