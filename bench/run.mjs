@@ -15,8 +15,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAll, latencyOf, runExecutable, runProcesses, throughputOf } from './lib/harness.mjs';
+import { pythonAvailable } from './lib/pool/scenarios.mjs';
 import { PEERS, SCENARIOS } from './lib/scenarios.mjs';
 import { barChart } from './lib/svg.mjs';
+import { redisServerInfo, startRedisServer } from './lib/redis-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -26,7 +28,7 @@ const USAGE = `usage: npm run bench [-- options]
   --runs N           runs per case (full: 5, quick: 1); the median is reported
   --warm MS          warm-up per run, not measured (full: 300, quick: 100)
   --time MS          measured time per run (full: 700, quick: 300)
-  --only IDS         scenarios to run, comma-separated (S1,S2,S3,S4,S5)
+  --only IDS         scenarios to run, comma-separated (S1,S2,S3,S4,S5, P1,P2 for the process pool, R1-R4 for Redis)
   --cases IDS        cases to run within them, comma-separated (e.g. shm-sync,fork-json)
   --no-micro         skip the in-process tinybench micro-benchmarks
   --out DIR          where results.json and results.svg go (default: bench/)
@@ -72,7 +74,15 @@ const outDir = opts.out ?? HERE;
 
 // The built package: bench/ uses dist/ like any user would.
 let Queue;
+/** shm-queue/redis, for the Redis scenarios (null with the reason when it cannot load). */
+let RedisQueue = null;
+let redisLoadError = '';
 if (!opts.from) {
+  try {
+    ({ RedisQueue } = await import('../dist/redis/index.js'));
+  } catch (error) {
+    redisLoadError = `shm-queue/redis could not be loaded: ${String(error.message).split('\n')[0]}`;
+  }
   try {
     ({ Queue } = await import('../dist/index.js'));
   } catch (error) {
@@ -168,8 +178,11 @@ const progress = (() => {
 const tmp = opts.from ? null : mkdtempSync(join(os.tmpdir(), 'shm-queue-bench-'));
 const queues = new Set();
 let queueCounter = 0;
+/** The local redis-server of the Redis scenarios (R1-R4), started when one of them runs. */
+let redisServer = null;
 function cleanup() {
   killAll();
+  redisServer?.stop();
   for (const name of queues) Queue.unlink(name);
   queues.clear();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -195,7 +208,20 @@ function context() {
     path(file) {
       return join(tmp, `${queueCounter++}-${file}`);
     },
+    /** Socket path of the bench's redis-server. */
+    redis: redisServer?.path,
+    /** A fresh name (Redis list or BullMQ queue). */
+    name() {
+      return `bench-${process.pid}-${++queueCounter}`;
+    },
+    /** Creates a RedisQueue (closed here at once: the processes open it by name). */
+    async redisQueue(options) {
+      const name = `bench-${process.pid}-${++queueCounter}`;
+      await (await RedisQueue.create(name, { redis: redisServer.path, ...options })).close();
+      return name;
+    },
     close() {
+      redisServer?.flush();
       for (const q of handles) {
         queues.delete(q.name);
         Queue.unlink(q.name);
@@ -206,6 +232,7 @@ function context() {
 }
 
 async function runCase(scenario, c, env) {
+  if (c.run) return c.run(timing);
   if (c.exec) {
     const r = await runExecutable(
       env.futex.file,
@@ -216,7 +243,7 @@ async function runCase(scenario, c, env) {
   }
   const ctx = context();
   try {
-    const results = await runProcesses(c.procs(ctx), timing);
+    const results = await runProcesses(await c.procs(ctx), timing);
     return scenario.metric === 'latency' ? latencyOf(results) : throughputOf(results);
   } finally {
     ctx.close();
@@ -279,17 +306,26 @@ async function measure() {
   const info = machine();
   const zmqInfo = await zeromqAvailable();
   const futexInfo = buildFutex(tmp);
+  const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.has(s.id)).map((s) => ({
+    ...s,
+    cases: s.cases.filter((c) => !onlyCases || onlyCases.has(c.id)),
+  }));
+  const redisInfo = !scenarios.some((s) => s.redis && s.cases.length > 0)
+    ? { ok: false, reason: 'not run' }
+    : RedisQueue
+      ? redisServerInfo()
+      : { ok: false, reason: redisLoadError };
+  if (redisInfo.ok) redisServer = await startRedisServer(tmp);
+  const pythonInfo = pythonAvailable();
   const skipReason = (c) => {
-    const needs = c.peer ? PEERS[c.peer]?.needs : undefined;
+    const needs = c.needs ?? (c.peer ? PEERS[c.peer]?.needs : undefined);
+    if (needs === 'redis-server' && !redisInfo.ok) return redisInfo.reason;
+    if (needs === 'python3' && !pythonInfo.ok) return pythonInfo.reason;
     if (needs === 'zeromq' && !zmqInfo.ok) return zmqInfo.reason;
     if (needs === 'g++' && !futexInfo.ok) return futexInfo.reason;
     return null;
   };
 
-  const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.has(s.id)).map((s) => ({
-    ...s,
-    cases: s.cases.filter((c) => !onlyCases || onlyCases.has(c.id)),
-  }));
   const totalRuns = scenarios.reduce((a, s) => a + s.cases.length * timing.runs, 0);
   let done = 0;
   const report = {
@@ -300,6 +336,7 @@ async function measure() {
     peers: {
       zeromq: zmqInfo,
       futexReference: futexInfo.ok ? { ok: true, compiler: `g++ ${futexInfo.version}` } : futexInfo,
+      redisServer: redisInfo,
     },
     scenarios: [],
     micro: null,

@@ -12,6 +12,7 @@ import {
   type NativeStatus,
   type ProbeResult,
 } from './native/index.js';
+import type { ProcessPoolErrorCode } from './pool/errors.js';
 
 /** Every stable error code of a {@link ShmQueueError}. */
 export type ShmQueueErrorCode =
@@ -30,7 +31,8 @@ export type ShmQueueErrorCode =
   | 'ERR_MESSAGES_UNDELIVERED'
   | 'ERR_QUEUE_UNTRUSTED_OWNER'
   | 'ERR_QUEUE_BUSY'
-  | 'ERR_QUEUE_LOCK_STALLED';
+  | 'ERR_QUEUE_LOCK_STALLED'
+  | ProcessPoolErrorCode;
 
 /** Base class of every queue error; `code` identifies the condition. */
 export class ShmQueueError extends Error {
@@ -139,24 +141,6 @@ export class TaskDoneError extends ShmQueueError {
 }
 
 /**
- * A message taken from the queue could not be decoded by the codec (bytes scribbled on in shared
- * memory, a codec bug, a producer with another codec version). The message has left the queue:
- * `bytes` is a private copy of it, so a caller can log it or put it in a dead-letter store.
- */
-export class MessageDecodeError extends ShmQueueError {
-  /** The message's encoded bytes, as taken from the queue (a copy). */
-  readonly bytes: Buffer;
-  /** Name of the codec that failed. */
-  readonly codec: string;
-
-  constructor(message: string, bytes: Buffer, codec: string, cause: unknown) {
-    super('ERR_MESSAGE_DECODE', message, { cause });
-    this.bytes = bytes;
-    this.codec = codec;
-  }
-}
-
-/**
  * The queue's file belongs to another user than the caller's effective uid, and the caller did not
  * trust that user (`{ owner }`). Another local user may have created the name first, to read your
  * messages, inject its own, or truncate the file under you; nothing of it was read.
@@ -175,20 +159,20 @@ export class QueueOwnerError extends ShmQueueError {
 }
 
 /**
- * `close()` could not put back every message this handle had taken from the queue but not yet
- * handed out (the rest of a batch get whose decode failed part-way), because the queue was full
- * or shut down. The handle is closed; `messages` holds the bytes of those not put back, in order.
+ * A message taken from the queue could not be decoded by the codec (bytes scribbled on in shared
+ * memory, a codec bug, a producer with another codec version). The message has left the queue:
+ * `bytes` is a private copy of it, so a caller can log it or put it in a dead-letter store.
  */
-export class MessagesUndeliveredError extends ShmQueueError {
-  /** Encoded bytes of the messages that are no longer in any queue, oldest first. */
-  readonly messages: Buffer[];
-  /** How many held messages were put back into the queue before it refused. */
-  readonly putBack: number;
+export class MessageDecodeError extends ShmQueueError {
+  /** The message's encoded bytes, as taken from the queue (a copy). */
+  readonly bytes: Buffer;
+  /** Name of the codec that failed. */
+  readonly codec: string;
 
-  constructor(message: string, messages: Buffer[], putBack: number, cause: unknown) {
-    super('ERR_MESSAGES_UNDELIVERED', message, { cause });
-    this.messages = messages;
-    this.putBack = putBack;
+  constructor(message: string, bytes: Buffer, codec: string, cause: unknown) {
+    super('ERR_MESSAGE_DECODE', message, { cause });
+    this.bytes = bytes;
+    this.codec = codec;
   }
 }
 
@@ -216,6 +200,24 @@ export class QueueLockStalledError extends ShmQueueError {
   constructor(message: string, holderPid: number) {
     super('ERR_QUEUE_LOCK_STALLED', message);
     this.holderPid = holderPid;
+  }
+}
+
+/**
+ * `close()` could not put back every message this handle had taken from the queue but not yet
+ * handed out (the rest of a batch get whose decode failed part-way), because the queue was full
+ * or shut down. The handle is closed; `messages` holds the bytes of those not put back, in order.
+ */
+export class MessagesUndeliveredError extends ShmQueueError {
+  /** Encoded bytes of the messages that are no longer in any queue, oldest first. */
+  readonly messages: Buffer[];
+  /** How many held messages were put back into the queue before it refused. */
+  readonly putBack: number;
+
+  constructor(message: string, messages: Buffer[], putBack: number, cause: unknown) {
+    super('ERR_MESSAGES_UNDELIVERED', message, { cause });
+    this.messages = messages;
+    this.putBack = putBack;
   }
 }
 

@@ -14,6 +14,7 @@ export type {
   ShutdownOptions,
   QueueStats,
 } from './types.js';
+export type { AsyncQueue, AsyncJoinableQueue, AsyncQueueStats, Awaitable } from './async-queue.js';
 export { resolveCodec, CODEC_NAMES } from './codecs/index.js';
 export type { Codec, CodecName } from './codecs/index.js';
 export {
@@ -48,3 +49,4 @@ export type {
   PeekResult,
   PeekedMessage,
 } from './inspect/index.js';
+export * from './pool/index.js';

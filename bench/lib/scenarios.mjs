@@ -1,5 +1,6 @@
 // What is measured: the scenarios, their cases (shm-queue variants and the peers a Node user has
 // today), and the targets. bench/README.md describes each one in words.
+import { POOL_PEERS, POOL_SCENARIOS } from './pool/scenarios.mjs';
 
 export const SIZE_SMALL = 64;
 export const SIZE_LARGE = 1 << 20;
@@ -17,6 +18,10 @@ export const PEERS = {
   'fork-rt': { label: "fork + process.send 'json'" },
   'worker-rt': { label: 'worker_threads postMessage (threads)' },
   futex: { label: 'C++ futex ping-pong (reference)', needs: 'g++' },
+  bullmq: { label: 'BullMQ Queue.add + Worker', needs: 'redis-server' },
+  lpush: { label: 'LPUSH/BRPOP', needs: 'redis-server' },
+  'lpush-pipe': { label: 'LPUSH pipelined / RPOP n', needs: 'redis-server' },
+  ...POOL_PEERS,
 };
 
 const shmPair = (ctx, family, params, queue) => {
@@ -352,4 +357,67 @@ export const SCENARIOS = [
       { shm: 'shm-async', peer: 'worker', maxRatio: 1, text: 'async p50 <= worker_threads' },
     ],
   },
+  ...redisScenarios(),
+  ...POOL_SCENARIOS,
 ];
+
+/**
+ * R1-R4: the Redis backend (`shm-queue/redis`) against BullMQ and plain list commands, all on the
+ * bench's one local redis-server, with the shared-memory Queue beside them. The orchestrator
+ * creates the queues (`ctx.redisQueue` / `ctx.queue`); the processes open them by name.
+ */
+function redisScenarios() {
+  const shapes = [
+    { id: 'R1', kind: 'bytes', n: 1, title: '64-byte messages, 1 producer -> 1 consumer, Redis' },
+    { id: 'R2', kind: 'object', n: 1, title: 'small objects, 1 producer -> 1 consumer, Redis' },
+    { id: 'R3', kind: 'bytes', n: 4, title: '64-byte messages, 4 producers -> 4 consumers, Redis' },
+    { id: 'R4', kind: 'object', n: 4, title: 'small objects, 4 producers -> 4 consumers, Redis' },
+  ];
+  const transports = [
+    { id: 'redis', shm: true, label: 'RedisQueue await put/get (one at a time)' },
+    { id: 'redis-batch', shm: true, label: `RedisQueue putMany/getMany (${BATCH}/batch)` },
+    { id: 'shm', shm: true, label: 'shared-memory Queue putSync/getSync (beside)' },
+    { id: 'bullmq', peer: 'bullmq', label: 'BullMQ Queue.add + Worker (concurrency 1)' },
+    { id: 'lpush', peer: 'lpush', label: 'ioredis LPUSH / BRPOP (one at a time)' },
+    { id: 'lpush-pipe', peer: 'lpush-pipe', label: `ioredis ${BATCH} LPUSH pipelined / RPOP ${BATCH * 4}` },
+  ];
+  return shapes.map((shape) => ({
+    id: shape.id,
+    title: shape.title,
+    metric: 'msgs',
+    redis: true,
+    cases: transports.map((t) => ({
+      id: t.id,
+      shm: t.shm,
+      peer: t.peer,
+      needs: 'redis-server',
+      label: t.label,
+      procs: async (ctx) => {
+        const codec = shape.kind === 'bytes' ? 'raw' : 'msgpack';
+        const name = t.id.startsWith('redis')
+          ? await ctx.redisQueue({ codec, maxsize: 10_000 })
+          : t.id === 'shm'
+            ? ctx.queue({ codec, capacity: 4 << 20 })
+            : ctx.name();
+        const p = {
+          transport: t.id,
+          name,
+          redis: ctx.redis,
+          kind: shape.kind,
+          size: shape.kind === 'bytes' ? SIZE_SMALL : 0,
+          batch: BATCH,
+          producers: shape.n,
+          consumers: shape.n,
+        };
+        return Array.from({ length: shape.n }, (_, i) => [
+          { family: 'redis', role: 'consumer', params: p },
+          { family: 'redis', role: 'producer', params: { ...p, producer: i } },
+        ]).flat();
+      },
+    })),
+    targets: [
+      { shm: 'redis', peer: 'bullmq', min: 3, text: 'one at a time >= 3x BullMQ jobs/s' },
+      { shm: 'redis-batch', peer: 'lpush-pipe', min: 0.5, text: 'putMany/getMany within 2x of pipelined LPUSH/RPOP' },
+    ],
+  }));
+}

@@ -19,12 +19,13 @@ Commands:
 Options:
   -h, --help                 show help (also after a command: shm-queue ls --help)
   -V, --version              print the shm-queue version
+  --redis URL                (ls, stat, peek) queues of shm-queue/redis on that Redis server
 
 Exit codes: 0 ok, 1 failure (no such queue, refused, unreadable), 2 usage error.
 Every command that prints data accepts --json for stable, machine-readable output.`;
 
 export const HELP: Record<string, string> = {
-  ls: `Usage: shm-queue ls [PATTERN...] [--json]
+  ls: `Usage: shm-queue ls [PATTERN...] [--json] [--redis URL]
 
 List every queue under /dev/shm, one line each, sorted by name. PATTERNs are shell-style
 globs on the queue name (* and ?); quote them so the shell does not expand them.
@@ -41,10 +42,13 @@ open or close when no live process has it open, else '-'), STATUS:
 
 Options:
   --json             print a JSON array of entries instead (see README for the fields)
+  --redis URL        list the queues of shm-queue/redis on that server instead (redis://host:port,
+                     or a unix socket path): NAME, MSGS (waiting), PENDING (delivered, not yet
+                     acknowledged), DEAD (dead letters), MAXSIZE, CODEC, KIND, CONSUMERS, AGE, STATUS
   -h, --help         show this help
 
 ls only reads: it does not attach to queues, does not change them, needs no write access.`,
-  stat: `Usage: shm-queue stat NAME [--json]
+  stat: `Usage: shm-queue stat NAME [--json] [--redis URL]
 
 Print every counter and header fact of queue NAME: messages, bytes, maxsize, codec, kind,
 attached processes (pid and handle count; dead processes are left out), waiting consumers
@@ -53,10 +57,11 @@ time, last open and close, file mode and owner, layout version.
 
 Options:
   --json             print the same as one JSON object
+  --redis URL        a queue of shm-queue/redis on that server instead (see docs/redis.md)
   -h, --help         show this help
 
 Exit code 1 if the queue does not exist or cannot be read (the message says why).`,
-  peek: `Usage: shm-queue peek NAME [-n N] [--json]
+  peek: `Usage: shm-queue peek NAME [-n N] [--json] [--redis URL]
 
 Print the next N messages of queue NAME, oldest first, without removing them. Messages are
 decoded with the queue's codec when it is a built-in one (msgpack, v8, json, string); 'raw'
@@ -65,6 +70,8 @@ and custom codecs are shown as a hex and ASCII preview of their first bytes.
 Options:
   -n, --count N      how many messages (default 10)
   --json             print { name, codec, total, messages: [...] } as JSON
+  --redis URL        a queue of shm-queue/redis on that server instead: its next messages waiting
+                     for a consumer, read without taking them
   -h, --help         show this help
 
 peek takes the queue's lock for one short copy, so it needs read-write access and briefly

@@ -22,6 +22,7 @@ import { cmdGc } from './gc.js';
 import { HELP, help, MAIN_HELP } from './help.js';
 import { cmdLs } from './ls.js';
 import { cmdPeek } from './peek.js';
+import { REDIS_COMMANDS, runRedis, wantsRedis } from './redis.js';
 import { cmdRm } from './rm.js';
 import { cmdStat } from './stat.js';
 
@@ -42,11 +43,23 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => number> = {
   gc: cmdGc,
 };
 
+/** Reports what ended a command: a usage error (exit code 2) or a failure (1). */
+function failed(error: unknown, io: CliIO): number {
+  if (error instanceof UsageError) {
+    const where = error.command ? `shm-queue ${error.command}` : 'shm-queue';
+    io.err(`${where}: ${error.message}\nRun '${where} --help' for usage.`);
+    return EXIT_USAGE;
+  }
+  io.err(`shm-queue: ${(error as Error)?.message ?? String(error)}`);
+  return EXIT_FAILURE;
+}
+
 /**
- * Runs the command line `args` (without `node` and the script) and returns the exit code.
- * Never throws for a bad command line or an unusable queue: those are reported on `io.err`.
+ * Runs the command line `args` (without `node` and the script) and returns the exit code (a
+ * promise of it for `--redis`, which talks to a server). Never throws for a bad command line or an
+ * unusable queue: those are reported on `io.err`.
  */
-export function run(args: string[], io: CliIO = defaultIO): number {
+export function run(args: string[], io: CliIO = defaultIO): number | Promise<number> {
   const [command, ...rest] = args;
   try {
     if (command === undefined) {
@@ -63,18 +76,14 @@ export function run(args: string[], io: CliIO = defaultIO): number {
       if (topic !== undefined && HELP[topic] === undefined) throw new UsageError(`unknown command '${topic}'`);
       return help(topic, io);
     }
+    if (REDIS_COMMANDS.includes(command) && wantsRedis(rest))
+      return runRedis(command, rest, io).catch((error: unknown) => failed(error, io));
     const fn = COMMANDS[command];
     if (!fn)
       throw new UsageError(command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`);
     return fn(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      const where = error.command ? `shm-queue ${error.command}` : 'shm-queue';
-      io.err(`${where}: ${error.message}\nRun '${where} --help' for usage.`);
-      return EXIT_USAGE;
-    }
-    io.err(`shm-queue: ${(error as Error)?.message ?? String(error)}`);
-    return EXIT_FAILURE;
+    return failed(error, io);
   }
 }
 
@@ -85,7 +94,9 @@ export function main(): void {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
-  process.exitCode = run(process.argv.slice(2));
+  const code = run(process.argv.slice(2));
+  if (typeof code === 'number') process.exitCode = code;
+  else void code.then((c) => (process.exitCode = c));
 }
 
 function isMain(): boolean {

@@ -12,7 +12,7 @@ import { help } from './help.js';
 const PREVIEW_BYTES = 24;
 const PREVIEW_CHARS = 300;
 
-function bytesPreview(bytes: Buffer): string {
+export function bytesPreview(bytes: Buffer): string {
   const head = bytes.subarray(0, PREVIEW_BYTES);
   const hex = [...head].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   const text = head.toString('latin1').replace(/[^\x20-\x7e]/g, '.');
@@ -20,7 +20,7 @@ function bytesPreview(bytes: Buffer): string {
   return `hex ${hex}${more}  |${text}|${more}`;
 }
 
-function valuePreview(value: unknown): string {
+export function valuePreview(value: unknown): string {
   const s = utilInspect(value, {
     depth: 4,
     breakLength: Infinity,
@@ -33,7 +33,7 @@ function valuePreview(value: unknown): string {
 }
 
 /** The decoded value as JSON: BigInt as a string, Map as [key, value] pairs, Set as an array. */
-function jsonValue(value: unknown): { value?: unknown } {
+export function jsonValue(value: unknown): { value?: unknown } {
   try {
     const text = JSON.stringify(value, (_k, v: unknown) => {
       if (typeof v === 'bigint') return v.toString();

@@ -1,0 +1,129 @@
+/**
+ * Loading `ioredis` (an optional peer dependency) and making the connections a queue handle uses.
+ *
+ * `ioredis` is loaded when `shm-queue/redis` is imported, never by the main entry. Without it the
+ * import throws one {@link RedisClientMissingError} that says what to install.
+ *
+ * Every connection a queue uses is its own, made with two settings that keep the queue's promises:
+ * `autoResendUnfulfilledCommands: false` (a command in flight when the connection drops is never
+ * sent a second time behind the queue's back: that would duplicate a put) and
+ * `maxRetriesPerRequest: 0` (an operation issued while the server is unreachable rejects with the
+ * client's error at the next failed reconnect, instead of hanging). ioredis goes on reconnecting,
+ * so the queue works again once the server is back.
+ *
+ * @module
+ */
+import { createRequire } from 'node:module';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+
+/** The stable `code` of a {@link RedisClientMissingError}. */
+export const REDIS_MISSING_CODE = 'ERR_SHM_QUEUE_REDIS_MISSING';
+
+/** `shm-queue/redis` was imported but the `ioredis` package cannot be loaded. */
+export class RedisClientMissingError extends Error {
+  readonly code: typeof REDIS_MISSING_CODE = REDIS_MISSING_CODE;
+
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'RedisClientMissingError';
+  }
+}
+
+type IORedis = typeof import('ioredis');
+
+function load(): IORedis {
+  try {
+    return createRequire(import.meta.url)('ioredis') as IORedis;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e?.code === 'MODULE_NOT_FOUND' && /'ioredis'/.test(String(e.message))) {
+      throw new RedisClientMissingError(
+        "shm-queue/redis needs the 'ioredis' package (an optional peer dependency of shm-queue), and it is not " +
+          'installed. Install it next to shm-queue: npm install ioredis',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** The loaded ioredis module. */
+export const ioredis: IORedis = load();
+
+/** A connected ioredis client: one server, or a Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** A Cluster given by its startup nodes (and optional ioredis Cluster options). */
+export interface ClusterConnectionOptions {
+  /** Startup nodes, e.g. `[{ host: '10.0.0.5', port: 7000 }]`. */
+  cluster: ClusterNode[];
+  /** ioredis Cluster options. */
+  options?: ClusterOptions;
+}
+
+/**
+ * Where the queue lives: a URL (`redis://host:6379/0`, `rediss://...`) or a unix socket path, ioredis
+ * options, `{ cluster: nodes }`, or an ioredis `Redis`/`Cluster` instance (the queue makes its own
+ * connections from its settings and never closes yours).
+ */
+export type RedisConnection = string | RedisOptions | ClusterConnectionOptions | Redis | Cluster;
+
+const SAFE = { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 } as const;
+
+function quiet<C extends RedisClient>(client: C): C {
+  // Errors reach the caller through the rejected operation; without a listener ioredis would also
+  // print every reconnect failure to stderr.
+  client.on('error', () => {});
+  return client;
+}
+
+/** Whether `client` is an ioredis Cluster. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof ioredis.Cluster;
+}
+
+/** Opens the command connection for `target`. */
+export function connect(target: RedisConnection): RedisClient {
+  if (target instanceof ioredis.Redis) return quiet(target.duplicate(SAFE));
+  if (target instanceof ioredis.Cluster) {
+    const redisOptions = { ...target.options.redisOptions, ...SAFE };
+    return quiet(target.duplicate(undefined, { redisOptions }));
+  }
+  if (typeof target === 'string') return quiet(new ioredis.Redis(target, SAFE));
+  if (target !== null && typeof target === 'object' && Array.isArray((target as ClusterConnectionOptions).cluster)) {
+    const { cluster, options } = target as ClusterConnectionOptions;
+    return quiet(new ioredis.Cluster(cluster, { ...options, redisOptions: { ...options?.redisOptions, ...SAFE } }));
+  }
+  return quiet(new ioredis.Redis({ ...(target as RedisOptions), ...SAFE }));
+}
+
+/** A subscriber connection beside `client` (same server or cluster). */
+export function subscriber(client: RedisClient): RedisClient {
+  return quiet(isCluster(client) ? client.duplicate() : client.duplicate());
+}
+
+/**
+ * A plain connection to the server that holds `key`: on one server a copy of `client`, on a
+ * Cluster a connection to the master of `key`'s slot. Blocking reads and `CLIENT UNBLOCK` must be
+ * on connections to that one server.
+ */
+export async function nodeConnection(client: RedisClient, key: string): Promise<Redis> {
+  if (!isCluster(client)) return quiet(client.duplicate());
+  const slot = (await client.cluster('KEYSLOT', key)) as number;
+  const owner = client.slots[slot]?.[0];
+  if (!owner) throw new Error(`no Redis Cluster node serves slot ${slot} (key ${key}) yet`);
+  const colon = owner.lastIndexOf(':');
+  return quiet(
+    new ioredis.Redis({
+      ...client.options.redisOptions,
+      host: owner.slice(0, colon),
+      port: Number(owner.slice(colon + 1)),
+      ...SAFE,
+    }),
+  );
+}
+
+/** The masters to SCAN for queues: the client itself, or every master of a Cluster. */
+export function masters(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('master') : [client];
+}

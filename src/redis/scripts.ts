@@ -1,0 +1,418 @@
+/**
+ * The queue's keys and its Lua scripts. Every key of one queue shares the hash tag `{shmq:NAME}`,
+ * so they live in one Cluster slot and every script may touch all of them atomically.
+ *
+ * Data model (format version 1):
+ * - `{shmq:NAME}:meta`  hash: v, kind ('queue' | 'joinable'), codec, maxsize, maxmsg (bytes),
+ *   vis (visibility timeout, ms), maxdel (max deliveries, 0 = unlimited), created (ms),
+ *   shutdown ('none' | 'graceful' | 'immediate'), puts, gets, unfinished, dead.
+ * - `{shmq:NAME}:s`     stream of messages (one field `d`: the encoded bytes), consumer group `g`.
+ *   Messages waiting for a consumer = XLEN - the group's pending count (messages are acknowledged
+ *   and deleted together, so every pending entry is still in the stream).
+ * - `{shmq:NAME}:dead`  dead-letter stream (fields d, id, deliveries, consumer).
+ * - `{shmq:NAME}:full`  flag set (with a TTL) while a put waits for room: gets then publish 'room'.
+ * - channel `{shmq:NAME}:ev` messages: 'room', 'done', 'shutdown', 'unlink'.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+
+/** Keys and channel of the queue `name`. */
+export interface QueueKeys {
+  readonly meta: string;
+  readonly stream: string;
+  readonly dead: string;
+  readonly full: string;
+  readonly channel: string;
+}
+
+/** The hash tag all keys of `name` share. */
+export const hashTag = (name: string): string => `{shmq:${name}}`;
+
+export function queueKeys(name: string): QueueKeys {
+  const tag = hashTag(name);
+  return { meta: `${tag}:meta`, stream: `${tag}:s`, dead: `${tag}:dead`, full: `${tag}:full`, channel: `${tag}:ev` };
+}
+
+/** SCAN pattern matching every queue's meta key. */
+export const META_PATTERN = '{shmq:*}:meta';
+/** Name of the queue whose meta key is `key`, or null. */
+export function nameOfMetaKey(key: string): string | null {
+  const m = /^\{shmq:([A-Za-z0-9_.-]{1,200})\}:meta$/.exec(key);
+  return m ? (m[1] as string) : null;
+}
+
+/** Version of the data model above, stored as meta `v`. */
+export const FORMAT_VERSION = 1;
+
+/** Status codes the scripts return (negative numbers; >= 0 is a result). */
+export const ScriptStatus = Object.freeze({
+  Shutdown: -1,
+  NotFound: -2,
+  TaskDoneTooMany: -3,
+  Exists: -4,
+} as const);
+
+/** A Lua script with its SHA1, for EVALSHA with a fallback to EVAL. */
+export interface Script {
+  readonly name: string;
+  readonly lua: string;
+  readonly sha: string;
+  readonly keys: number;
+}
+
+function script(name: string, keys: number, body: string): Script {
+  const lua = `${PRELUDE}\n${body}`;
+  return { name, lua, keys, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/** Helpers shared by the scripts. `queued(s)`: messages not yet delivered to any consumer. */
+const PRELUDE = `
+local function pending(s)
+  local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', s)
+  if not ok then return 0 end
+  for _, g in ipairs(groups) do
+    for i = 1, #g, 2 do if g[i] == 'pending' then return g[i + 1] end end
+  end
+  return 0
+end
+local function queued(s) return redis.call('XLEN', s) - pending(s) end
+local function finish(meta, n, channel)
+  if n <= 0 then return end
+  local left = redis.call('HINCRBY', meta, 'unfinished', -n)
+  if left <= 0 then
+    if left < 0 then redis.call('HSET', meta, 'unfinished', 0) end
+    redis.call('PUBLISH', channel, 'done')
+  end
+end`;
+
+/**
+ * KEYS meta, stream. ARGV mode ('create' | 'open' | 'either'), then for a create: kind, codec,
+ * maxsize, maxmsg, vis, maxdel. Returns {created (1/0), HGETALL meta...} or {Exists} / {NotFound}.
+ */
+export const OPEN = script(
+  'open',
+  2,
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[1] == 'create' then return {${ScriptStatus.Exists}} end
+  local all = redis.call('HGETALL', KEYS[1])
+  table.insert(all, 1, 0)
+  return all
+end
+if ARGV[1] == 'open' then return {${ScriptStatus.NotFound}} end
+local t = redis.call('TIME')
+redis.call('DEL', KEYS[2])
+redis.call('XGROUP', 'CREATE', KEYS[2], 'g', '0', 'MKSTREAM')
+redis.call('HSET', KEYS[1], 'v', ${FORMAT_VERSION}, 'kind', ARGV[2], 'codec', ARGV[3], 'maxsize', ARGV[4],
+  'maxmsg', ARGV[5], 'vis', ARGV[6], 'maxdel', ARGV[7], 'created', t[1] * 1000 + math.floor(t[2] / 1000),
+  'shutdown', 'none', 'puts', 0, 'gets', 0, 'unfinished', 0, 'dead', 0)
+local all = redis.call('HGETALL', KEYS[1])
+table.insert(all, 1, 1)
+return all`,
+);
+
+/**
+ * Bounded put, atomic: KEYS meta, stream, full. ARGV payloads. Puts as many as fit (all when
+ * maxsize is 0) and returns how many; 0 when full (and raises the 'full' flag); or a status.
+ */
+export const PUT = script(
+  'put',
+  3,
+  `
+local m = redis.call('HMGET', KEYS[1], 'shutdown', 'maxsize', 'kind')
+if not m[1] then return ${ScriptStatus.NotFound} end
+if m[1] ~= 'none' then return ${ScriptStatus.Shutdown} end
+local n = #ARGV
+local maxsize = tonumber(m[2])
+if maxsize > 0 and redis.call('XLEN', KEYS[2]) + n > maxsize then
+  -- Only near the limit is the exact count needed (waiting = XLEN - pending <= XLEN).
+  local room = maxsize - queued(KEYS[2])
+  if room < n then
+    -- Not all fit: a put waits for the rest, so gets must publish 'room'.
+    redis.call('SET', KEYS[3], '1', 'PX', 2000)
+    n = room
+    if n <= 0 then return 0 end
+  end
+end
+for i = 1, n do redis.call('XADD', KEYS[2], '*', 'd', ARGV[i]) end
+redis.call('HINCRBY', KEYS[1], 'puts', n)
+if m[3] == 'joinable' then redis.call('HINCRBY', KEYS[1], 'unfinished', n) end
+return n`,
+);
+
+/**
+ * Non-blocking take: KEYS meta, stream, dead, channel-as-key-free (ARGV). ARGV consumer, count,
+ * channel. First reclaims messages whose consumer has held them longer than the visibility
+ * timeout (XAUTOCLAIM; over maxdel deliveries they move to the dead-letter stream), then reads
+ * new ones. Returns {0, id, payload, deliveries, ...}, {Shutdown} once shut down and drained, or
+ * {NotFound}. The messages stay pending (delivered to `consumer`) until acknowledged.
+ */
+export const TAKE = script(
+  'take',
+  3,
+  `
+local m = redis.call('HMGET', KEYS[1], 'shutdown', 'vis', 'maxdel', 'kind')
+if not m[1] then return {${ScriptStatus.NotFound}} end
+local count = tonumber(ARGV[2])
+local maxdel = tonumber(m[3])
+local out = {0}
+local got = 0
+local claimed = redis.call('XAUTOCLAIM', KEYS[2], 'g', ARGV[1], m[2], '0-0', 'COUNT', count)
+local deadCount = 0
+for _, e in ipairs(claimed[2]) do
+  local p = redis.call('XPENDING', KEYS[2], 'g', e[1], e[1], 1)
+  local n = p[1] and p[1][4] or 1
+  if maxdel > 0 and n > maxdel then
+    redis.call('XADD', KEYS[3], '*', 'd', e[2][2], 'id', e[1], 'deliveries', n - 1, 'consumer', ARGV[1])
+    redis.call('XACK', KEYS[2], 'g', e[1])
+    redis.call('XDEL', KEYS[2], e[1])
+    deadCount = deadCount + 1
+  else
+    out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = n
+    got = got + 1
+  end
+end
+if deadCount > 0 then
+  redis.call('HINCRBY', KEYS[1], 'dead', deadCount)
+  if m[4] == 'joinable' then finish(KEYS[1], deadCount, ARGV[3]) end
+end
+if got < count then
+  local r = redis.call('XREADGROUP', 'GROUP', 'g', ARGV[1], 'COUNT', count - got, 'STREAMS', KEYS[2], '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = 1
+      got = got + 1
+    end
+  end
+end
+if got == 0 and m[1] ~= 'none' then return {${ScriptStatus.Shutdown}} end
+return out`,
+);
+
+/**
+ * Acknowledge and delete: KEYS meta, stream, full. ARGV consumer, channel, ids. For each id:
+ * 1 = it was pending for `consumer` and is now acknowledged and deleted; 0 = another consumer holds
+ * it now (it was reclaimed); 2 = it is no longer in the stream at all.
+ */
+export const ACK = script(
+  'ack',
+  3,
+  `
+local n = #ARGV - 2
+local held = {}
+if n <= 4 then
+  for i = 3, #ARGV do
+    if #redis.call('XPENDING', KEYS[2], 'g', ARGV[i], ARGV[i], 1, ARGV[1]) == 1 then held[ARGV[i]] = true end
+  end
+else
+  -- One range query for the whole batch: this consumer's pending entries between its lowest and
+  -- highest id (ids compare as ms, then sequence).
+  local function parse(id)
+    local dash = string.find(id, '-', 1, true)
+    return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+  end
+  local lo, hi = ARGV[3], ARGV[3]
+  local lms, lseq = parse(lo)
+  local hms, hseq = lms, lseq
+  for i = 4, #ARGV do
+    local ms, seq = parse(ARGV[i])
+    if ms < lms or (ms == lms and seq < lseq) then lo, lms, lseq = ARGV[i], ms, seq end
+    if ms > hms or (ms == hms and seq > hseq) then hi, hms, hseq = ARGV[i], ms, seq end
+  end
+  local limit = n + 10000
+  local p = redis.call('XPENDING', KEYS[2], 'g', lo, hi, limit, ARGV[1])
+  if #p >= limit then
+    for i = 3, #ARGV do
+      if #redis.call('XPENDING', KEYS[2], 'g', ARGV[i], ARGV[i], 1, ARGV[1]) == 1 then held[ARGV[i]] = true end
+    end
+  else
+    for _, e in ipairs(p) do held[e[1]] = true end
+  end
+end
+local res = {}
+local owned = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if held[id] then
+    owned[#owned + 1] = id
+    res[#res + 1] = 1
+  elseif #redis.call('XRANGE', KEYS[2], id, id) == 0 then
+    res[#res + 1] = 2
+  else
+    res[#res + 1] = 0
+  end
+end
+for i = 1, #owned, 1000 do
+  local chunk = {unpack(owned, i, math.min(i + 999, #owned))}
+  redis.call('XACK', KEYS[2], 'g', unpack(chunk))
+  redis.call('XDEL', KEYS[2], unpack(chunk))
+end
+if #owned > 0 then
+  redis.call('HINCRBY', KEYS[1], 'gets', #owned)
+  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[2], 'room') end
+end
+return res`,
+);
+
+/**
+ * Give back: KEYS meta, stream. ARGV consumer, ids. Messages pending for `consumer` become
+ * claimable at once (their idle time is set past the visibility timeout); their delivery count
+ * is kept and grows by one when they are delivered again. Returns how many were given back.
+ */
+export const NACK = script(
+  'nack',
+  2,
+  `
+local vis = tonumber(redis.call('HGET', KEYS[1], 'vis') or '0')
+local n = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local p = redis.call('XPENDING', KEYS[2], 'g', id, id, 1, ARGV[1])
+  if #p == 1 then
+    redis.call('XCLAIM', KEYS[2], 'g', ARGV[1], 0, id, 'IDLE', vis + 1000, 'JUSTID')
+    n = n + 1
+  end
+end
+return n`,
+);
+
+/**
+ * Shutdown: KEYS meta, stream. ARGV immediate ('1'/'0'), channel. Immediate discards the messages
+ * not yet delivered (counted as done for join). Returns how many were discarded, or a status.
+ */
+export const SHUTDOWN = script(
+  'shutdown',
+  2,
+  `
+local m = redis.call('HMGET', KEYS[1], 'shutdown', 'kind')
+if not m[1] then return ${ScriptStatus.NotFound} end
+local discarded = 0
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], 'shutdown', 'immediate')
+  while true do
+    local r = redis.call('XREADGROUP', 'GROUP', 'g', '__shmq_discard', 'COUNT', 1000, 'STREAMS', KEYS[2], '>')
+    if not r then break end
+    local ids = {}
+    for _, e in ipairs(r[1][2]) do ids[#ids + 1] = e[1] end
+    if #ids == 0 then break end
+    redis.call('XACK', KEYS[2], 'g', unpack(ids))
+    redis.call('XDEL', KEYS[2], unpack(ids))
+    discarded = discarded + #ids
+  end
+  redis.call('XGROUP', 'DELCONSUMER', KEYS[2], 'g', '__shmq_discard')
+  if m[2] == 'joinable' then finish(KEYS[1], discarded, ARGV[2]) end
+elseif m[1] == 'none' then
+  redis.call('HSET', KEYS[1], 'shutdown', 'graceful')
+end
+redis.call('PUBLISH', ARGV[2], 'shutdown')
+return discarded`,
+);
+
+/** KEYS meta. ARGV channel. Marks one task done; returns the tasks left, or a status. */
+export const TASK_DONE = script(
+  'taskDone',
+  1,
+  `
+local u = redis.call('HGET', KEYS[1], 'unfinished')
+if not u then return ${ScriptStatus.NotFound} end
+if tonumber(u) <= 0 then return ${ScriptStatus.TaskDoneTooMany} end
+local left = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
+if left == 0 then redis.call('PUBLISH', ARGV[1], 'done') end
+return left`,
+);
+
+/** KEYS meta, stream. Returns the messages waiting for a consumer, or a status. */
+export const SIZE = script(
+  'size',
+  2,
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return ${ScriptStatus.NotFound} end
+return queued(KEYS[2])`,
+);
+
+/**
+ * KEYS meta, stream, dead. Returns {HGETALL meta, then: 'messages', n, 'pending', n, 'deadLetters',
+ * n, 'consumers', n, 'lastDeliveredId', id} or {} when the queue does not exist.
+ */
+export const STATS = script(
+  'stats',
+  3,
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local all = redis.call('HGETALL', KEYS[1])
+local p, consumers, last = 0, 0, '0-0'
+local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[2])
+if ok then
+  for _, g in ipairs(groups) do
+    for i = 1, #g, 2 do
+      if g[i] == 'pending' then p = g[i + 1] end
+      if g[i] == 'consumers' then consumers = g[i + 1] end
+      if g[i] == 'last-delivered-id' then last = g[i + 1] end
+    end
+  end
+end
+local len = redis.call('XLEN', KEYS[2])
+for _, v in ipairs({'messages', len - p, 'pending', p, 'deadLetters', redis.call('XLEN', KEYS[3]),
+  'consumers', consumers, 'lastDeliveredId', last}) do all[#all + 1] = v end
+return all`,
+);
+
+/**
+ * Closing a handle: KEYS stream. ARGV consumer. Removes the consumer from the group when it holds
+ * no message (a consumer holding messages stays, so that they can be reclaimed), and prunes other
+ * consumers that hold nothing and were idle for over an hour (processes that died).
+ */
+export const FORGET_CONSUMER = script(
+  'forgetConsumer',
+  1,
+  `
+local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], 'g')
+if not ok then return 0 end
+local removed = 0
+for _, c in ipairs(consumers) do
+  local name, pend, idle
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i + 1] elseif c[i] == 'pending' then pend = c[i + 1]
+    elseif c[i] == 'idle' then idle = c[i + 1] end
+  end
+  if pend == 0 and (name == ARGV[1] or idle > 3600000) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], 'g', name)
+    removed = removed + 1
+  end
+end
+return removed`,
+);
+
+/** KEYS meta, stream, dead, full. ARGV channel. Deletes the queue; returns 1 if it existed. */
+export const UNLINK = script(
+  'unlink',
+  4,
+  `
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+if existed == 1 then redis.call('PUBLISH', ARGV[1], 'unlink') end
+return existed`,
+);
+
+/**
+ * Peek: KEYS meta, stream. ARGV count. The next `count` messages a consumer would get (not yet
+ * delivered), without taking them: {id, payload, ...}.
+ */
+export const PEEK = script(
+  'peek',
+  2,
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {${ScriptStatus.NotFound}} end
+local last = '0-0'
+local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[2])
+if ok then
+  for _, g in ipairs(groups) do
+    for i = 1, #g, 2 do if g[i] == 'last-delivered-id' then last = g[i + 1] end end
+  end
+end
+local r = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', ARGV[1])
+local out = {0}
+for _, e in ipairs(r) do out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
+return out`,
+);

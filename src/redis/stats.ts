@@ -1,0 +1,85 @@
+/**
+ * Reading a queue's counters ({@link RedisQueueStats}) and running the queue's scripts.
+ *
+ * @module
+ */
+import type { AsyncQueueStats } from '../async-queue.js';
+import type { RedisClient } from './client.js';
+import { STATS, queueKeys, type Script } from './scripts.js';
+
+/** What {@link RedisQueue.stats} reports. */
+export interface RedisQueueStats extends AsyncQueueStats {
+  /** Messages delivered to a consumer and not yet acknowledged (in flight, or held by a dead consumer). */
+  pending: number;
+  /** Messages in the dead-letter stream. */
+  deadLetters: number;
+  /** Consumers known to the stream's consumer group (open handles, and dead ones still holding messages). */
+  consumers: number;
+  visibilityTimeout: number;
+  maxDeliveries: number;
+  maxMessageSize: number;
+  /** `true` for a {@link RedisJoinableQueue}. */
+  joinable: boolean;
+  /** Creation time, ms since the epoch (server clock). */
+  createdAt: number;
+  /** Version of the queue's data model in Redis. */
+  formatVersion: number;
+  /** Stream id of the last message delivered to a consumer. */
+  lastDeliveredId: string;
+}
+
+/** A plain-object view of an HGETALL-style flat reply. */
+export function pairs(flat: unknown[], from = 0): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = from; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/** Runs a script by SHA, loading it on a NOSCRIPT reply. */
+export async function evalScript(
+  client: RedisClient,
+  s: Script,
+  keys: string[],
+  args: (string | Buffer | number)[],
+  buffers = false,
+): Promise<unknown> {
+  try {
+    return buffers
+      ? await client.callBuffer('EVALSHA', s.sha, s.keys, ...keys, ...args)
+      : await client.evalsha(s.sha, s.keys, ...keys, ...args);
+  } catch (error) {
+    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+    return buffers
+      ? client.callBuffer('EVAL', s.lua, s.keys, ...keys, ...args)
+      : client.eval(s.lua, s.keys, ...keys, ...args);
+  }
+}
+
+/** Reads a queue's stats with one script call; null when it does not exist. */
+export async function readStats(client: RedisClient, name: string): Promise<RedisQueueStats | null> {
+  const k = queueKeys(name);
+  const reply = (await evalScript(client, STATS, [k.meta, k.stream, k.dead], [])) as unknown[];
+  if (reply.length === 0) return null;
+  const m = pairs(reply);
+  const num = (f: string): number => Number(m[f] ?? 0);
+  return {
+    name,
+    messages: num('messages'),
+    maxsize: num('maxsize'),
+    puts: num('puts'),
+    gets: num('gets'),
+    unfinishedTasks: num('unfinished'),
+    shutdown: (m['shutdown'] ?? 'none') as RedisQueueStats['shutdown'],
+    codec: m['codec'] ?? '',
+    pending: num('pending'),
+    deadLetters: num('deadLetters'),
+    consumers: num('consumers'),
+    visibilityTimeout: num('vis'),
+    maxDeliveries: num('maxdel'),
+    maxMessageSize: num('maxmsg'),
+    joinable: m['kind'] === 'joinable',
+    createdAt: num('created'),
+    formatVersion: num('v'),
+    lastDeliveredId: m['lastDeliveredId'] ?? '0-0',
+  };
+}
