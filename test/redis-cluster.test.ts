@@ -60,9 +60,10 @@ describeRedis('RedisQueue on a 3-master Redis Cluster', () => {
     await new Promise((r) => setTimeout(r, 200)); // the consumers are blocked in get() again
     const listed = (await RedisQueue.list({ redis })).map((s) => s.name);
     for (const name of names) expect(listed).toContain(name);
+    // Readers first: a consumer woken by the shutdown may print before the next event-loop turn.
+    const readers = consumers.map((c) => lineReader(c));
     const shutAt = Date.now();
     await Promise.all(queues.map((q) => q.shutdown()));
-    const readers = consumers.map((c) => lineReader(c));
     for (const next of readers) {
       const r = (await next()) as { got: number[]; at: number };
       expect(r.got).toEqual(Array.from({ length: 1000 }, (_, i) => i));
