@@ -4,21 +4,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
-#include "procfs.h"
 #include "records.h"
 
 namespace shmq {
 
 namespace {
 
-constexpr int kLockSpins = 200;           // trylock attempts before sleeping on the mutex
-constexpr int64_t kLockSliceMs = 250;     // lock waits re-check the holder's liveness this often
-constexpr int64_t kLockFirstSliceMs = 2;  // ... and first after this long
-constexpr int64_t kLockStallMs = 15000;   // a live holder that makes no progress this long is reported
+// The lock word's contended path (lock_word.h): critical sections are a few hundred nanoseconds
+// (index updates only: no copy is made under the lock), so a short spin usually wins; a sleeper
+// re-checks a silent holder after 2 ms, then every 250 ms.
+constexpr shmq_lock_policy kPolicy = {200, 2 * 1000000, 250 * 1000000};
+constexpr int64_t kLockStallMs = 15000;  // a live holder that makes no progress this long is reported
 
 /** kLockStallMs, unless SHM_QUEUE_LOCK_STALL_MS overrides it (for the fuzzer and tests). */
 int64_t LockStallMs() {
@@ -30,143 +31,99 @@ int64_t LockStallMs() {
   return ms;
 }
 
-pid_t Gettid() {
-  return pid_t(syscall(SYS_gettid));
-}
-
 }  // namespace
 
-RobustLock::StallWatch RobustLock::LoadWatch(pid_t self) {
-  std::lock_guard<std::mutex> guard(stall_mutex_);
-  StallWatch* slot = &stall_[0];
-  for (StallWatch& w : stall_) {
-    if (w.thread == self) {
-      slot = &w;
-      break;
+namespace {
+/** The context of one contended acquisition, for the holder check. */
+struct Waiting {
+  SegmentLock* lock;
+  const Segment* seg;
+  uint32_t self_tid;
+  StallWatch* stall;
+};
+}  // namespace
+
+ThreadSlots::Slot* ThreadSlots::Claim(uintptr_t self, uint32_t* tid) {
+  *tid = uint32_t(syscall(SYS_gettid));
+  for (Slot& s : slots_) {
+    uintptr_t expected = 0;
+    if (s.thread.load(std::memory_order_relaxed) == 0 &&
+        s.thread.compare_exchange_strong(expected, self, std::memory_order_relaxed)) {
+      s.tid.store(*tid, std::memory_order_relaxed);  // read back only by this thread
+      return &s;
     }
-    if (w.last_seen < slot->last_seen) slot = &w;
   }
-  StallWatch w = *slot;
-  int64_t now = NowMs();
-  // An observation older than a second belongs to an earlier, unrelated wait.
-  if (w.thread != self || now - w.last_seen > 1000) w = StallWatch{self, 0, 0, now, now};
-  return w;
+  return nullptr;
 }
 
-void RobustLock::StoreWatch(const StallWatch& w) {
-  std::lock_guard<std::mutex> guard(stall_mutex_);
-  StallWatch* slot = &stall_[0];
-  for (StallWatch& s : stall_) {
-    if (s.thread == w.thread) {
-      slot = &s;
-      break;
-    }
-    if (s.last_seen < slot->last_seen) slot = &s;
-  }
-  *slot = w;
-}
-
-int InitRobustMutex(pthread_mutex_t* m) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  int err = pthread_mutex_init(m, &attr);
-  pthread_mutexattr_destroy(&attr);
-  return err;
-}
-
-int RobustLock::BadKind() {
-  return log_.Corrupt("its lock was overwritten (unknown mutex kind)");
-}
-
-int RobustLock::Contended(int err, TimeoutMs budget, int on_timeout) {
-  pthread_mutex_t& m = seg_.header->mutex;
-  // Lock waits are sliced so that a lock word naming a holder that no longer exists (a scribbled
-  // word, or a robust list the kernel never processed) is noticed instead of waited on forever.
-  // Critical sections are a few hundred nanoseconds, and glibc's robust mutex sleeps at once when
-  // contended: a short trylock spin avoids a futex round trip per operation between two busy peers.
-  for (int i = 1; err == EBUSY && i < kLockSpins; i++) {
-    CpuRelax();
-    err = pthread_mutex_trylock(&m);
-  }
-  if (err == 0) return kOk;
-  if (err == EOWNERDEAD) return Recover();
-  // Other errors are reported by the slow path below.
-  Deadline deadline(budget);
-  // The first slice is short so that a stale lock word is recovered within milliseconds (even by
-  // a get/put with timeout 0); later slices grow to kLockSliceMs.
-  int64_t slice = kLockFirstSliceMs;
-  const pid_t self = Gettid();
-  StallWatch stall = LoadWatch(self);
-  for (;;) {
-    timespec abs = MonotonicAfter(deadline.Slice(slice));
-    slice = std::min<int64_t>(slice * 4, kLockSliceMs);
-    err = pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &abs);
-    if (err == 0) return kOk;
-    if (err == EOWNERDEAD) return Recover();
-    if (err != ETIMEDOUT) return log_.Corrupt("the queue lock is unusable (" + std::string(strerror(err)) + ")");
-    if (std::atomic<uint32_t>* word = glibc_mutex::LockWord(m)) {
-      // If the word names no possible holder, hand the lock back the way the kernel does for a
-      // robust holder that died: mark it OWNER_DIED, so that the next locker gets EOWNERDEAD and
-      // repairs. The compare-exchange only succeeds if the word still holds the value we judged,
-      // so a lock that changed hands in between is left alone.
-      uint32_t seen = word->load();
-      if (HolderGone(seen)) {
-        uint32_t expected = seen;
-        if (word->compare_exchange_strong(expected, FUTEX_OWNER_DIED | (seen & FUTEX_WAITERS))) FutexWake(word, 1);
-        continue;
-      }
-      // A live holder that keeps the lock while the queue makes no progress at all for
-      // kLockStallMs is stopped (SIGSTOP, a debugger) or is a live process named by a scribbled
-      // word: report it rather than wait forever (guarantee: lock waits are bounded).
-      const Header* h = seg_.header;
-      uint32_t tid = seen & FUTEX_TID_MASK;
-      uint64_t progress = h->head.load(std::memory_order_relaxed) + h->tail.load(std::memory_order_relaxed) +
-                          h->puts.load(std::memory_order_relaxed) + h->gets.load(std::memory_order_relaxed);
-      stall.last_seen = NowMs();
-      if (tid != stall.holder || progress != stall.progress) {
-        stall.holder = tid;
-        stall.progress = progress;
-        stall.since = stall.last_seen;
-      } else if (stall.last_seen - stall.since >= LockStallMs()) {
-        StoreWatch(stall);
-        // Not corrupt: after SIGCONT the same handles work and nothing is lost (a live process named
-        // by a scribbled word looks the same, and is reported the same way).
-        return log_.Stalled(ProcessOfThread(int32_t(tid)), int32_t(tid), LockStallMs());
-      }
-    }
-    StoreWatch(stall);
-    if (deadline.expired()) return on_timeout;
-  }
-}
-
-bool RobustLock::HolderGone(uint32_t word) const {
-  if (word == 0) return false;  // free right now: just retry
-  pid_t tid = pid_t(word & FUTEX_TID_MASK);
-  // OWNER_DIED without a holder is the kernel's own hand-back, which glibc turns into EOWNERDEAD.
-  // Any other value without a holder (e.g. a lone FUTEX_WAITERS bit) is never written by glibc or
-  // the kernel and would make every locker wait forever.
-  if (tid == 0) return (word & FUTEX_OWNER_DIED) == 0;
-  if (tid == Gettid()) return true;  // we never lock recursively, so it is not ours
-  if (!ThreadAlive(tid)) return true;
+int SegmentLock::CheckHolder(void* ctx, uint32_t word) {
+  auto* w = static_cast<Waiting*>(ctx);
+  const Segment& seg = *w->seg;
+  pid_t tid = pid_t(word & SHMQ_LOCK_TID_MASK);
+  // We never lock recursively, so a word naming this thread is stale (a scribble, or a thread id
+  // that was recycled to us).
+  if (uint32_t(tid) == w->self_tid) return SHMQ_HOLDER_GONE;
+  if (!ThreadAlive(tid)) return SHMQ_HOLDER_GONE;
   // A thread that exists but whose process does not map this segment (a recycled id, a scribbled
-  // word naming e.g. pid 1, a zombie) cannot hold the lock. Unknown (no permission to read its
-  // maps) counts as "may hold it".
-  return MapsFile(tid, seg_.dev, seg_.ino) == 0;
+  // word naming e.g. the parent shell, a zombie) cannot hold the lock. Unknown (no permission to
+  // read its maps) counts as "may hold it".
+  if (MapsFile(tid, seg.dev, seg.ino) == 0) return SHMQ_HOLDER_GONE;
+  // A live holder that keeps the lock while the queue makes no progress at all for the stall
+  // bound is stopped (SIGSTOP, a debugger) or is a live process named by a scribbled word: report
+  // it rather than wait forever (guarantee: lock waits are bounded).
+  const Header* h = seg.header;
+  StallWatch& stall = *w->stall;
+  uint64_t progress = h->head.load(std::memory_order_relaxed) + h->tail.load(std::memory_order_relaxed) +
+                      h->puts.load(std::memory_order_relaxed) + h->gets.load(std::memory_order_relaxed);
+  stall.last_seen = NowMs();
+  if (uint32_t(tid) != stall.tid || progress != stall.progress) {
+    stall.tid = uint32_t(tid);
+    stall.progress = progress;
+    stall.since = stall.last_seen;
+  } else if (stall.last_seen - stall.since >= LockStallMs()) {
+    stall.stalled_tid = uint32_t(tid);
+    return SHMQ_HOLDER_ABORT;
+  }
+  return SHMQ_HOLDER_MAY_HOLD;
 }
 
-int RobustLock::Recover() {
-  // We hold the lock, and its previous holder died holding it. Indices are always valid (see the
-  // invariant in records.h); only `count` may be stale. Repair, make the mutex usable again, count
-  // it. A process that shrank the file (ftruncate) makes any access past the new end SIGBUS. That
-  // cannot be prevented cheaply on every access (see README, "Crash safety"), but a recovery is
-  // the moment something went wrong, and Repair() is about to read every record: check first.
+int SegmentLock::Contended(TimeoutMs budget, int on_timeout) {
+  int64_t deadline_ns = budget < 0 ? -1 : NowNs() + budget * 1000000;
+  uint32_t tid = 0;
+  ThreadSlots::Slot* slot = threads_.Find(&tid);
+  StallWatch local;  // a thread without a slot keeps no observation across calls
+  StallWatch& stall = slot ? slot->stall : local;
+  if (NowMs() - stall.last_seen > 1000) stall = StallWatch{0, 0, NowMs(), NowMs(), 0};
+  stall.stalled_tid = 0;
+  Waiting waiting{this, &seg_, tid, &stall};
+  int r = shmq_lock_acquire(Word(), tid, deadline_ns, &kPolicy, &SegmentLock::CheckHolder, &waiting);
+  switch (r) {
+    case SHMQ_LOCKED:
+      return kOk;
+    case SHMQ_LOCKED_OWNER_DIED:
+      return Recover();
+    case SHMQ_LOCK_TIMEDOUT:
+      return on_timeout;
+    default: {
+      // Not corrupt: after SIGCONT the same handles work and nothing is lost (a live process named
+      // by a scribbled word looks the same, and is reported the same way).
+      int32_t holder = int32_t(stall.stalled_tid);
+      return log_.Stalled(ProcessOfThread(holder), holder, LockStallMs());
+    }
+  }
+}
+
+int SegmentLock::Recover() {
+  // We hold the lock, and its previous holder died holding it, in the middle of an index update.
+  // Records::Repair re-derives every index the lock guards from the records themselves (see
+  // records.h), then we go on. A process that shrank the file (ftruncate) makes any access past
+  // the new end SIGBUS. That cannot be prevented cheaply on every access (see README, "Crash
+  // safety"), but a recovery is the moment something went wrong, and Repair() is about to read
+  // every record: check first.
   struct stat fst;
   int st = seg_.fd >= 0 && fstat(seg_.fd, &fst) == 0 && uint64_t(fst.st_size) < seg_.map_size
                ? log_.Corrupt("its file was truncated to " + std::to_string(fst.st_size) + " bytes while open")
                : records_.Repair();
-  pthread_mutex_consistent(&seg_.header->mutex);
   seg_.header->recoveries.fetch_add(1, std::memory_order_relaxed);
   if (st != kOk) {
     Unlock();

@@ -10,6 +10,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <atomic>
+
+#include <pthread.h>
+
+#include "layout.h"
 
 namespace shmq {
 
@@ -123,6 +129,79 @@ int MapsFile(pid_t tid, dev_t dev, ino_t ino) {
   }
   close(fd);
   return found ? 1 : read_error ? -1 : 0;
+}
+
+}  // namespace shmq
+
+namespace shmq {
+
+namespace {
+
+/** 1 and *start: the process exists (not a zombie); 0: it does not, or is a zombie; -1: cannot tell
+ *  (EMFILE, EACCES, hidepid hides it: ENOENT while kill(2) says it exists). */
+int ReadStart(int32_t pid, uint64_t* start) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT && errno != ESRCH) return -1;
+    return kill(pid, 0) != 0 && errno == ESRCH ? 0 : -1;
+  }
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return n == 0 ? 0 : -1;
+  buf[n] = 0;
+  char* p = strrchr(buf, ')');
+  if (!p) return -1;
+  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return 0;
+  int field = 2;
+  for (p++; *p && field < 22; p++) {
+    if (*p == ' ') field++;
+  }
+  if (field != 22) return -1;
+  *start = strtoull(p, nullptr, 10);
+  return 1;
+}
+
+std::atomic<uint32_t> g_self_owner{0};
+
+void ResetSelfOwner() {
+  g_self_owner.store(0, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+uint32_t SelfOwnerBits() {
+  uint32_t bits = g_self_owner.load(std::memory_order_relaxed);
+  if (bits != 0) return bits;
+  static std::once_flag atfork;
+  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, ResetSelfOwner); });
+  int32_t pid = int32_t(getpid());
+  uint64_t start = 0;
+  bits = uint32_t(pid) & kRecPidMask;
+  if (ReadStart(pid, &start) == 1) bits |= kRecTagValid | ((uint32_t(start) << kRecTagShift) & kRecTagMask);
+  g_self_owner.store(bits, std::memory_order_relaxed);
+  return bits;
+}
+
+bool ProcessGone(int32_t pid) {
+  return pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+bool OwnerGone(uint32_t owner_bits, dev_t dev, ino_t ino) {
+  int32_t pid = int32_t(owner_bits & kRecPidMask);
+  if (pid <= 0) return true;  // no owner at all: a scribble
+  if (pid == getpid()) return false;
+  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+  uint64_t start = 0;
+  int known = ReadStart(pid, &start);
+  if (known == 0) return true;
+  if (known < 0) return false;
+  if ((owner_bits & kRecTagValid) && ((uint32_t(start) << kRecTagShift) & kRecTagMask) != (owner_bits & kRecTagMask))
+    return true;
+  // /proc/PID/stat was readable, so a missing maps file means the process is gone.
+  return MapsFile(pid, dev, ino) == 0;
 }
 
 }  // namespace shmq

@@ -24,3 +24,18 @@ bool ThreadAlive(pid_t tid);
 int MapsFile(pid_t tid, dev_t dev, ino_t ino);
 
 }  // namespace shmq
+
+namespace shmq {
+
+/** This process's owner bits for a BUSY/CLAIMED record state word (layout.h): pid | start-time tag
+ *  << 22. Computed once per process (again in a forked child). */
+uint32_t SelfOwnerBits();
+/** Can the process named by a record's owner bits no longer be copying it? True only when the
+ *  kernel proves it: no such process (kill: ESRCH), a zombie, another process's start time under
+ *  that pid, or a process that does not map the segment (dev, ino). Unreadable /proc, hidepid or
+ *  EPERM: alive. Never true for our own pid. */
+bool OwnerGone(uint32_t owner_bits, dev_t dev, ino_t ino);
+/** The cheap half of OwnerGone: no process with this pid at all (kill: ESRCH). Never our own. */
+bool ProcessGone(int32_t pid);
+
+}  // namespace shmq

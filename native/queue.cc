@@ -6,6 +6,8 @@
 
 #include <climits>
 
+#include <unistd.h>
+
 namespace shmq {
 
 namespace {
@@ -45,16 +47,18 @@ void Queue::Close() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The one blocking-operation helper: lock -> try -> unlock -> signal -> wait, until the attempt
-// does not block, the timeout passes (`on_timeout`: kFull for puts, kEmpty for gets) or something
-// fails. A put that made progress signals kNotEmpty, a get kNotFull: the opposite of what it waits
-// for. The first lock uses the raw timeout, so an uncontended operation never reads the clock.
+// The one blocking-operation helper: lock -> try -> unlock -> copy -> signal -> wait, until the
+// attempt does not block, the timeout passes (`on_timeout`: kFull for puts, kEmpty for gets) or
+// something fails. The attempt runs under the lock and only reserves or claims records; `finish`
+// copies them with the lock released (records.h). A put that made progress signals kNotEmpty, a
+// get kNotFull: the opposite of what it waits for. The first lock uses the raw timeout, so an
+// uncontended operation never reads the clock.
 
-template <typename Try>
-int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, Try&& attempt) {
+template <typename Try, typename Finish>
+int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, Try&& attempt, Finish&& finish) {
   const Event signal = wait_for == Event::kNotFull ? Event::kNotEmpty : Event::kNotFull;
   Deadline deadline(timeout);
-  bool first = true;
+  bool first = true, waited_in_flight = false;
   for (;;) {
     // A call that must not wait (timeout 0) says kBusy when the lock is held (by a stopped
     // process, say) rather than full or empty, which would be a wrong answer.
@@ -63,9 +67,29 @@ int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, T
     if (st == kTimedOut) return on_timeout;
     if (st != kOk) return st;
     Attempt a = attempt();
+    bool changed = records_.TakeChanged();
     lock_.Unlock();
-    if (a.progressed) waiters_.Signal(signal);
-    if (!a.blocked || timeout == 0) return a.result;
+    if (changed) {
+      // A dead owner's record was given back or discarded: every waiter may have something now.
+      waiters_.WakeAll(Event::kNotEmpty);
+      waiters_.WakeAll(Event::kNotFull);
+      waiters_.WakeAll(Event::kAllDone);
+    }
+    if (a.progressed) {
+      finish();
+      waiters_.Signal(signal);
+    }
+    if (!a.blocked) return a.result;
+    if (timeout == 0) {
+      // Do not wait, except a little (SegmentLock::kNoWaitMs, lock-free) for a put that is copying
+      // the front record: its message is as good as there. Still copying after that (a stopped
+      // producer), the answer is "busy", not "empty": qsize() counts that message.
+      if (!a.in_flight) return on_timeout;
+      if (waited_in_flight) return kBusy;
+      waited_in_flight = true;
+      waiters_.WaitHint(wait_for, a.needed, SegmentLock::kNoWaitMs);
+      continue;
+    }
     st = waiters_.Wait(wait_for, a.needed, deadline.Remaining(), nullptr);
     if (st == kTimedOut) return on_timeout;
     if (st != kOk) return st;
@@ -74,10 +98,18 @@ int64_t Queue::Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, T
 
 int Queue::Push(const uint8_t* data, uint32_t len, TimeoutMs timeout) {
   if (len > max_payload()) return kTooLarge;
-  return int(Blocking(Event::kNotFull, kFull, timeout, [&] {
-    int st = records_.TryPushLocked(data, len);
-    return Attempt{st, st == kOk, st == kFull, len};
-  }));
+  uint64_t at = 0;
+  return int(Blocking(
+      Event::kNotFull, kFull, timeout,
+      [&] {
+        int st = records_.ReserveLocked(len, &at);
+        return Attempt{st, st == kOk, st == kFull, len, false};
+      },
+      [&] {
+        records_.CopyIn(at, data, len);
+        records_.Publish(at);
+        AfterPublish();
+      }));
 }
 
 int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, TimeoutMs timeout, uint32_t* pushed) {
@@ -85,62 +117,102 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
   for (uint32_t i = 0; i < n; i++) {
     if (lens[i] > max_payload()) return kTooLarge;
   }
-  const uint8_t* p = data;
-  return int(Blocking(Event::kNotFull, kFull, timeout, [&] {
-    uint32_t before = *pushed;
-    int st = kOk;
-    while (*pushed < n) {
-      st = records_.TryPushLocked(p, lens[*pushed]);
-      if (st != kOk) break;
-      p += lens[*pushed];
-      ++*pushed;
-    }
-    bool progressed = *pushed > before;
-    if (*pushed == n) return Attempt{kOk, progressed, false, 0};
-    return Attempt{st, progressed, st == kFull, lens[*pushed]};
-  }));
+  uint64_t offset = 0;
+  return int(Blocking(
+      Event::kNotFull, kFull, timeout,
+      [&] {
+        batch_.clear();
+        int st = kOk;
+        while (*pushed < n) {
+          uint64_t at = 0;
+          st = records_.ReserveLocked(lens[*pushed], &at, batch_.empty());
+          if (st != kOk) break;
+          batch_.push_back(Slot{at, lens[*pushed], offset});
+          offset += lens[*pushed];
+          ++*pushed;
+        }
+        bool progressed = !batch_.empty();
+        if (*pushed == n) return Attempt{kOk, progressed, false, 0, false};
+        return Attempt{st, progressed, st == kFull, lens[*pushed], false};
+      },
+      [&] {
+        // Every payload first, then the states from the last record to the first: a get claims only
+        // at `read` (the first record), and once it sees that one READY it sees all of them, so the
+        // batch becomes visible at once and is taken in one claim (published in order, a consumer
+        // would take it in fragments, one wake-up and one lock each).
+        for (const Slot& s : batch_) records_.CopyIn(s.at, data + s.offset, s.len);
+        for (size_t i = batch_.size(); i-- > 0;) records_.Publish(batch_[i].at, i == 0 ? uint32_t(batch_.size()) : 0);
+        AfterPublish();
+      }));
 }
 
 int64_t Queue::Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout) {
-  return Blocking(Event::kNotEmpty, kEmpty, timeout, [&] {
-    int64_t got = records_.TryShiftLocked(out, out_cap, true, nullptr);
-    return Attempt{got, got >= 0, got == kEmpty, 0};
-  });
+  uint64_t at = 0;
+  int64_t len = 0;
+  return Blocking(
+      Event::kNotEmpty, kEmpty, timeout,
+      [&] {
+        len = records_.ClaimLocked(out_cap, &at);
+        return Attempt{len, len >= 0, len == kEmpty || len == kInFlight, 0, len == kInFlight};
+      },
+      [&] {
+        records_.CopyOut(at, out, uint32_t(len));
+        records_.Release(at, 1, seg_.header->head.load(std::memory_order_relaxed) == at);
+      });
 }
 
 int64_t Queue::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens, TimeoutMs timeout) {
-  return Blocking(Event::kNotEmpty, kEmpty, timeout, [&] {
-    uint32_t got = 0;
-    uint64_t off = 0;
-    int64_t r = 0;
-    while (got < max) {
-      r = records_.TryShiftLocked(out + off, out_cap - off, true, nullptr);
-      if (r < 0) break;
-      lens[got++] = uint32_t(r);
-      off += Align8(uint64_t(r));
-      if (off > out_cap) off = out_cap;
-    }
-    if (got > 0) return Attempt{got, true, false, 0};
-    return Attempt{r, false, r == kEmpty, 0};
-  });
+  return Blocking(
+      Event::kNotEmpty, kEmpty, timeout,
+      [&] {
+        batch_.clear();
+        uint64_t off = 0;
+        int64_t r = 0;
+        while (batch_.size() < max) {
+          uint64_t at = 0;
+          r = records_.ClaimLocked(out_cap - off, &at, batch_.empty());
+          if (r < 0) break;
+          lens[batch_.size()] = uint32_t(r);
+          batch_.push_back(Slot{at, uint32_t(r), off});
+          off = std::min(out_cap, off + Align8(uint64_t(r)));
+        }
+        if (!batch_.empty()) return Attempt{int64_t(batch_.size()), true, false, 0, false};
+        return Attempt{r, false, r == kEmpty || r == kInFlight, 0, r == kInFlight};
+      },
+      [&] {
+        // Consecutive records (no record of another get between them, as after a give-back) let
+        // `head` jump over the whole batch at once instead of walking it.
+        bool contiguous = true;
+        for (size_t i = 0; i + 1 < batch_.size(); i++)
+          contiguous = contiguous && batch_[i].at + Records::RecordBytes(batch_[i].len) == batch_[i + 1].at;
+        for (const Slot& s : batch_) {
+          records_.CopyOut(s.at, out + s.offset, s.len);
+          records_.Release(s.at, 0, false);
+        }
+        seg_.header->gets.fetch_add(batch_.size(), std::memory_order_relaxed);
+        const Slot& last = batch_.back();
+        if (contiguous)
+          records_.AdvanceHeadOver(batch_[0].at, last.at + Records::RecordBytes(last.len));
+        else
+          records_.AdvanceHead();
+      });
+}
+
+void Queue::AfterPublish() {
+  // A put reserved before an immediate shutdown publishes after it: discard what it published, as
+  // the shutdown discarded everything else, so that join() returns.
+  if (seg_.header->shutdown.load(std::memory_order_relaxed) != kShutdownImmediate) return;
+  if (lock_.LockNoWait() != kOk) return;  // then the next get or put that takes the lock discards
+  records_.SweepLocked();
+  lock_.Unlock();
+  waiters_.WakeAll(Event::kAllDone);
 }
 
 int64_t Queue::Peek(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens) {
   int st = lock_.LockNoWait();
   if (st != kOk) return st;
-  uint64_t cursor = seg_.header->head.load();
-  uint32_t got = 0;
-  uint64_t off = 0;
-  int64_t r = 0;
-  while (got < max) {
-    r = records_.TryShiftLocked(out + off, out_cap - off, false, &cursor);
-    if (r < 0) break;
-    lens[got++] = uint32_t(r);
-    off += Align8(uint64_t(r));
-    if (off > out_cap) off = out_cap;
-  }
+  int64_t r = records_.PeekLocked(out, out_cap, max, lens);
   lock_.Unlock();
-  if (got > 0 || r == kEmpty || r == kShutdown) return got;
   return r;
 }
 
@@ -158,11 +230,11 @@ int Queue::Shutdown(bool immediate) {
   if (immediate) {
     int st = lock_.LockNoWait();
     if (st == kOk) {
-      records_.DiscardLocked();
+      records_.SweepLocked();
       lock_.Unlock();
     } else if (st == kCorrupt) {
       return st;
-    }  // else the next get or put that takes the lock discards (Records::DiscardLocked)
+    }  // else the next get or put that takes the lock discards (Records::SweepLocked)
   }
   waiters_.WakeAll(Event::kNotEmpty);
   waiters_.WakeAll(Event::kNotFull);
@@ -197,6 +269,23 @@ int Queue::TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written) 
   return kOk;  // deliberately still locked
 }
 
+int Queue::TestHoldInCopy(const uint8_t* data, uint32_t len, uint32_t written) {
+  int st = lock_.Lock(-1);
+  if (st != kOk) return st;
+  uint64_t at = 0;
+  int64_t r = data ? records_.ReserveLocked(len, &at) : records_.ClaimLocked(UINT32_MAX, &at);
+  lock_.Unlock();
+  if (r < 0) return int(r);
+  static std::vector<uint8_t> sink;
+  if (data) {
+    records_.CopyIn(at, data, len, written);
+  } else {
+    sink.resize(size_t(r));
+    records_.CopyOut(at, sink.data(), uint32_t(r), written);
+  }
+  for (;;) pause();  // inside the copy window for good, lock free: only SIGKILL ends this
+}
+
 int Queue::TestHoldLock(int64_t ms) {
   int st = lock_.Lock(-1);
   if (st != kOk) return st;
@@ -211,6 +300,7 @@ int Queue::TestHoldLock(int64_t ms) {
 Snapshot Queue::Stats() {
   Snapshot s{};
   Header* h = seg_.header;
+  if (!seg_.read_only) records_.AdvanceHead();
   s.head = h->head.load();
   s.tail = h->tail.load();
   s.capacity = seg_.capacity;

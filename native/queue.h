@@ -1,10 +1,11 @@
 // shm-queue native core: a bounded FIFO of variable-length records in a POSIX shared-memory
 // segment. Node-free C++17 so that it can be unit-tested, fuzzed and run under sanitizers alone.
 //
-// The parts, one job each: layout.h (the segment ABI), segment.h (files and mappings), lock.h (the
-// robust mutex), records.h (the record ring and its crash-safety invariant), waiters.h (futex
-// condition variables), attach.h (the attached-process table). Queue ties them together; every
-// blocking operation runs on one helper, Blocking() in queue.cc.
+// The parts, one job each: layout.h (the segment ABI), segment.h (files and mappings), lock.h and
+// lock_word.h (the lock), records.h (the record ring: reserve/copy/publish, claim/copy/release, and
+// its crash-safety rules), waiters.h (futex condition variables), attach.h (the attached-process
+// table). Queue ties them together; every blocking operation runs on one helper, Blocking() in
+// queue.cc, which takes the lock for the index update only and copies after unlocking.
 //
 // Threading rules: a Queue is owned by one handle. Its methods may be called from the JS thread and
 // from that handle's waiter thread at the same time (every shared field is an atomic or guarded by
@@ -60,8 +61,9 @@ class Queue {
   /** Pushes lens[0..n) (payloads back to back in `data`), as many per lock as fit. Sets *pushed.
    *  Returns kOk once all are in, else the status that stopped it (kFull at the deadline). */
   int PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, TimeoutMs timeout, uint32_t* pushed);
-  /** Copies the next message into out[0..out_cap). Returns its length, or kEmpty, kShutdown,
-   *  kNeedSpace (nothing consumed; needed() says how much), kCorrupt. */
+  /** Copies the next message into out[0..out_cap) (the JS read slab, or a caller's own buffer for
+   *  getSync({ into })). Returns its length, or kEmpty, kShutdown, kNeedSpace (nothing consumed;
+   *  needed() says how much), kCorrupt. */
   int64_t Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout);
   /** Copies up to `max` messages back to back (each padded to 8 bytes) into `out`, their lengths
    *  into `lens`. Waits for at least one. Returns the count, or a status as Shift. */
@@ -89,6 +91,10 @@ class Queue {
    *  the tail, unpublished, as a put killed mid-copy leaves it (`len` 0: no record). Kill the
    *  process to release the lock. */
   int TestLockAndTear(const uint8_t* data, uint32_t len, uint32_t written);
+  /** TEST ONLY: a put (`data` given) or a get (`data` null) that stops for good inside its
+   *  unlocked copy, after `written` bytes: the record stays BUSY / CLAIMED by this process, the
+   *  lock is free. Returns only on failure (a status); kill the process to end it. */
+  int TestHoldInCopy(const uint8_t* data, uint32_t len, uint32_t written);
   /** TEST ONLY: takes the lock, sleeps `ms` holding it (SIGSTOP the process meanwhile to get a
    *  stopped holder), releases it. */
   int TestHoldLock(int64_t ms);
@@ -138,19 +144,30 @@ class Queue {
   /** What one attempt under the lock did (see Blocking()). */
   struct Attempt {
     int64_t result;   // returned as is unless the operation waits and tries again
-    bool progressed;  // something was put or taken: signal the other side
+    bool progressed;  // records were reserved or claimed: copy them (unlocked), then signal
     bool blocked;     // full (a put) / empty (a get): wait and retry, unless timeout is 0
     uint32_t needed;  // a put's record size to wait for room for
+    bool in_flight;   // a get blocked by a BUSY record at the front (a put still copying)
   };
-  template <typename Try>
-  int64_t Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, Try&& attempt);
+  /** One reserved or claimed record of a batch: its index, length and offset in the caller's bytes. */
+  struct Slot {
+    uint64_t at;
+    uint32_t len;
+    uint64_t offset;
+  };
+  /** After a put published: the immediate-shutdown sweep, if one happened meanwhile. */
+  void AfterPublish();
+  template <typename Try, typename Finish>
+  int64_t Blocking(Event wait_for, int64_t on_timeout, TimeoutMs timeout, Try&& attempt, Finish&& finish);
 
   Segment seg_;
   ErrorLog log_;
   Records records_{seg_, log_};
-  RobustLock lock_{seg_, records_, log_};
+  SegmentLock lock_{seg_, records_, log_};
   Waiters waiters_{seg_, lock_, records_};
   AttachTable attach_{seg_};
+  // The records of the current PushMany / ShiftMany (JS thread only: the waiter thread only waits).
+  std::vector<Slot> batch_;
   bool listed_pending_ = false;  // attached, but not yet in the table (its lock was busy at open)
 };
 

@@ -1,50 +1,114 @@
-// The record ring: variable-length records [u32 length][u32 flags][payload][pad to 8] in the data
-// region, indexed by `head` and `tail` (total bytes ever consumed / produced).
+// The record ring of layout version 2: variable-length records [u32 length][u32 state][payload][pad
+// to 8] in the data region, a true byte ring (a payload may run over the end of the ring and go on
+// at its start: it is copied in two parts), indexed by three u64 byte counters that only grow:
 //
-// Crash-safety invariant: every change of the queue's contents is published by ONE store of an
-// index made as the LAST step under the lock. A put copies the record first and then advances
-// `tail`; a get copies the payload out first and then advances `head`. A process killed at any
-// instant therefore leaves either the old or the new state, never a torn record; `count` is the
-// only derived field and Repair() recomputes it by walking the records.
+//   head <= read <= tail,  tail - head <= capacity
+//   [head, read)  records that gets have claimed: CLAIMED (being copied out) or DONE (copied)
+//   [read, tail)  records that puts have reserved: BUSY (being copied in) or READY (published);
+//                 CLAIMED/DONE ones appear here only behind a record that was given back (see below)
+//
+// Puts: ReserveLocked (under the lock: a BUSY record owned by this process, `tail` advanced), CopyIn
+// and Publish (no lock: the payload, then READY with a release store). Gets: ClaimLocked (under the
+// lock: the READY record at `read` becomes CLAIMED by this process, `read` advanced), CopyOut and
+// Release (no lock: the payload, then DONE with a release store, and `head` moved over the DONE
+// prefix with a compare-and-swap). So no payload is ever copied under the lock, producers and
+// consumers copy at the same time, and several consumers copy in parallel. FIFO is strict: a get
+// only ever claims the record at `read`, in reservation order; a BUSY record there makes gets wait
+// for its publication (a put that has not returned).
+//
+// Counting: `count` is the number of BUSY or READY records at or after `read`: reserved and not yet
+// claimed. maxsize bounds it, qsize() reports it; every returned put is in it until a get claims it.
+//
+// Crash safety. The lock guards only index updates, and Repair() (run by the next taker when a lock
+// holder died) re-derives `read` and `count` from the record states, so a holder killed anywhere in a
+// critical section leaves nothing a repair cannot fix. A process killed outside the lock leaves at
+// most its own in-flight records:
+//   - BUSY, owner dead: its put never returned. The get that finds it at `read` discards it (DONE):
+//     nothing acknowledged is lost, nothing torn is delivered.
+//   - CLAIMED, owner dead: its get never returned. It becomes READY again, `read` moves back to it,
+//     and the next get delivers it, before anything newer: nothing is lost or seen twice.
+// A get or put stuck behind such a record re-checks its owner after 2 ms and then every 250 ms
+// (procfs.h: dead only when /proc or kill(2) proves it; "cannot tell" is alive).
 //
 // Everything read from the ring is untrusted (any process with write access may scribble on it):
-// every length and index is checked before use, and an impossible one is kCorrupt.
+// every length, state and index is checked before use, and an impossible one is kCorrupt.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "segment.h"
 #include "status.h"
 
 namespace shmq {
 
+/** Internal status (never reaches JS): the record at the front is BUSY, its put still copying. */
+constexpr int kInFlight = -100;
+
+/** What a waiter's predicate found (Records::ReadyLocked). */
+enum class Readiness { kNotYet, kReady, kStuck /* behind another process's in-flight record */ };
+
 class Records {
  public:
   Records(const Segment& seg, ErrorLog& log) : seg_(seg), log_(log) {}
 
-  // All *Locked methods need the segment lock held.
-  /** Appends one record. kOk, kFull, kShutdown or kCorrupt. */
-  int TryPushLocked(const uint8_t* data, uint32_t len);
-  /** Copies the record at head (consume) or at *cursor (peek, which advances *cursor) into out.
-   *  Its length, or kEmpty, kShutdown, kNeedSpace (see needed()) or kCorrupt. */
-  int64_t TryShiftLocked(uint8_t* out, uint64_t out_cap, bool consume, uint64_t* cursor);
-  /** Re-validates the indices and every record between them, and recomputes `count`. */
+  // ---- puts
+  /** Under the lock: reserves a BUSY record for `len` bytes at the tail; *at = its index.
+   *  kOk, kFull, kShutdown or kCorrupt. The later records of a batch skip the upkeep (moving `head`,
+   *  looking for dead consumers) that the first one did under the same lock. */
+  int ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch = true);
+  /** No lock: copies the payload (its first `n` bytes) of the record reserved at `at`, split at the
+   *  end of the ring. */
+  void CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n = UINT32_MAX);
+  /** No lock: publishes the record at `at` (READY, release) and counts `puts` puts (a batch counts
+   *  its puts once, with its last record). */
+  void Publish(uint64_t at, uint32_t puts = 1);
+
+  // ---- gets
+  /** Under the lock: claims the READY record at `read` if its payload fits out_cap; *at = its index.
+   *  Its length, or kEmpty, kShutdown, kInFlight, kNeedSpace (see needed()) or kCorrupt. */
+  int64_t ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch = true);
+  /** No lock: copies the payload (its first `n` bytes) of the record claimed at `at`. */
+  void CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n = UINT32_MAX) const;
+  /** No lock: marks the claimed record DONE, counts `gets` gets and, when `advance`, moves `head`
+   *  over the DONE prefix (a batch counts and advances once, with its last record). */
+  void Release(uint64_t at, uint32_t gets = 1, bool advance = true);
+  /** Under the lock: copies up to `max` READY records from `read` on without claiming them. */
+  int64_t PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens);
+
+  // ---- upkeep
+  /** Re-validates the indices and every record between them, and re-derives `read` and `count`. */
   int Repair();
   /** `count`, recomputed first if a scribbler made it impossible. */
   uint32_t CountLocked();
-  /** Does `event`'s predicate hold (for a kNotFull waiter: is there room for `needed` bytes)? */
-  bool ReadyLocked(Event event, uint32_t needed);
+  /** Does `event`'s predicate hold (for a kNotFull waiter: is there room for `needed` bytes)? Gives
+   *  back records of dead owners on the way (kStuck: re-check soon). */
+  Readiness ReadyLocked(Event event, uint32_t needed);
   /** The same, lock-free and approximate: a hint for the spin before a wait. */
   bool ReadyHint(Event event, uint32_t needed) const;
-  /** After shutdown(immediate): drops every message (each counted as done for join()). Done by
-   *  Shutdown() when it gets the lock at once, else by the next get or put that takes it. */
-  void DiscardLocked();
   /** Lock-free message count, clamped to what the used bytes can hold (0 after an immediate
    *  shutdown, whose discard may still be pending). */
   uint32_t Count() const;
+  /** Under the lock, after shutdown(immediate): drops every READY message (each counted as done for
+   *  join()). Done by Shutdown() when it gets the lock at once, else by the next get or put that
+   *  takes it (and by a put that publishes after it). Returns how many. */
+  uint32_t SweepLocked();
+  /** Moves `head` over the DONE records at its front (lock-free; any thread, any time). */
+  void AdvanceHead();
+  /** A get's batch of consecutive records [from, to), all released (DONE) by it: moves `head` from
+   *  `from` to `to` in one compare-and-swap (if it is still at `from`), then on as AdvanceHead. */
+  void AdvanceHeadOver(uint64_t from, uint64_t to);
+  static uint64_t RecordBytes(uint32_t len) { return kRecordHeaderSize + Align8(len); }
+  /** Did the last locked call give back or discard a dead owner's record? (Then the caller wakes
+   *  every waiter: what they wait for may have changed.) Clears the flag. */
+  bool TakeChanged() {
+    bool c = changed_;
+    changed_ = false;
+    return c;
+  }
 #ifdef SHM_QUEUE_TEST_HOOKS
   /** TEST ONLY: writes a record header for `len` bytes plus the first `written` payload bytes at
-   *  the tail, unpublished, as a put killed mid-copy leaves it. */
+   *  the tail, unreserved, as a lock holder killed in mid-update leaves it. */
   void TearLocked(const uint8_t* data, uint32_t len, uint32_t written);
 #endif
   /** With kNeedSpace: the length of the message that did not fit. */
@@ -53,11 +117,34 @@ class Records {
   }
 
  private:
-  int CheckIndices(uint64_t head, uint64_t tail);
+  int CheckIndices(uint64_t head, uint64_t read, uint64_t tail);
+  /** Is the in-flight record at `at` (state word `w`) stuck with a dead owner? Once the same record
+   *  has been seen in the same state for 2 ms: kill(pid, 0) on every look (a reaped owner is noticed
+   *  at once), and the full /proc check after 2, 8, 32, 128 and then every 250 ms (a zombie). */
+  struct Watch;
+  bool StuckOwnerGone(Watch& watch, uint64_t at, uint32_t w);
+  /** Gives back every CLAIMED record of a dead owner in [head, read): READY again, `read` moved
+   *  back to the oldest. True if any was. */
+  bool RequeueDeadClaimsLocked();
+  void DiscardLocked(uint64_t at);
+  /** `unfinished` -= n, not below 0. taskDone() changes it without the lock: a compare-exchange. */
+  void DropUnfinished(uint64_t n);
 
   const Segment& seg_;
   ErrorLog& log_;
   uint64_t needed_ = 0;
+  // Guarded by the segment lock (only touched by its holder): the in-flight record last seen holding
+  // the front back, one for BUSY records at `read` and one for CLAIMED records at `head`.
+  struct Watch {
+    uint64_t at = UINT64_MAX;
+    uint32_t word = 0;
+    int64_t stuck_at_ms = 0;   // from then on, a cheap check (kill: ESRCH) on every look
+    int64_t next_full_ms = 0;  // the next full check (/proc: zombie, start time, maps)
+    int64_t every_ms = 0;      // ... and the one after, later
+    bool gone = false;
+  };
+  Watch busy_watch_, claim_watch_;
+  bool changed_ = false;
 };
 
 }  // namespace shmq

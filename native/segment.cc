@@ -11,7 +11,6 @@
 #include <cstring>
 
 #include "clock.h"
-#include "lock.h"
 #include "attach.h"
 #include "names.h"
 #include "users.h"
@@ -38,7 +37,7 @@ struct Fd {
 /** The immutable header fields, copied once (a scribbler may change the shared ones under us). */
 struct HeaderFields {
   uint64_t magic = 0, total = 0, capacity = 0;
-  uint32_t version = 0, header_size = 0, flags = 0, maxsize = 0, state = 0;
+  uint32_t version = 0, header_size = 0, flags = 0, maxsize = 0, state = 0, lock_abi = 0;
   char codec[kCodecNameSize] = {};
 };
 
@@ -52,6 +51,7 @@ HeaderFields CopyFields(const Header* h) {
   f.flags = h->flags;
   f.maxsize = h->maxsize;
   f.state = h->state.load(std::memory_order_acquire);
+  f.lock_abi = h->lock_abi;
   memcpy(f.codec, h->codec, kCodecNameSize);
   return f;
 }
@@ -67,13 +67,14 @@ HeaderFields FieldsFromBytes(const uint8_t* b) {
   memcpy(&f.flags, b + offsetof(Header, flags), 4);
   memcpy(&f.maxsize, b + offsetof(Header, maxsize), 4);
   memcpy(&f.state, b + offsetof(Header, state), 4);
+  memcpy(&f.lock_abi, b + offsetof(Header, lock_abi), 4);
   memcpy(f.codec, b + offsetof(Header, codec), kCodecNameSize);
   return f;
 }
 
 bool IsIncompatible(SegmentReason r) {
   return r == SegmentReason::kNotAQueue || r == SegmentReason::kVersion || r == SegmentReason::kHeaderSize ||
-         r == SegmentReason::kUnfinished || r == SegmentReason::kNotRegular;
+         r == SegmentReason::kLockAbi || r == SegmentReason::kUnfinished || r == SegmentReason::kNotRegular;
 }
 
 /** THE header check of a READY segment of `file_size` bytes. kNone, or the reason with `*problem`
@@ -84,14 +85,29 @@ SegmentReason CheckFields(const HeaderFields& f, uint64_t file_size, std::string
     return SegmentReason::kNotAQueue;
   }
   if (f.version != kLayoutVersion) {
-    *problem = "uses layout version " + std::to_string(f.version) + ", this build reads version " +
-               std::to_string(kLayoutVersion) + "; use the same shm-queue version in every process";
+    *problem = "uses layout version " + std::to_string(f.version) + (f.version == 1 ? " (shm-queue 0.1.x)" : "") +
+               ", this build reads version " + std::to_string(kLayoutVersion) +
+               "; use the same shm-queue version in every process: drain it with the release that created it, "
+               "then remove it (Queue.unlink or `shm-queue rm`) and create it again";
     return SegmentReason::kVersion;
   }
   if (f.header_size != sizeof(Header)) {
     *problem =
         "has a header of " + std::to_string(f.header_size) + " bytes, expected " + std::to_string(sizeof(Header));
     return SegmentReason::kHeaderSize;
+  }
+  if (f.lock_abi != kLockAbiFutexTid) {
+    char abi[16];
+    snprintf(abi, sizeof abi, "0x%08x", f.lock_abi);
+    *problem = std::string("has lock ABI ") + abi + ", this build speaks 0x" +
+               [] {
+                 char own[16];
+                 snprintf(own, sizeof own, "%08x", kLockAbiFutexTid);
+                 return std::string(own);
+               }() +
+               " (the futex lock word of layout 2); a process with another lock cannot share it: use the same "
+               "shm-queue build everywhere";
+    return SegmentReason::kLockAbi;
   }
   if (f.capacity < kMinCapacity || f.capacity > kMaxCapacity || f.capacity % 8 != 0) {
     *problem = "has an impossible capacity (" + std::to_string(f.capacity) + ")";
@@ -201,11 +217,7 @@ OpenResult Create(const std::string& name, const CreateOptions& options, Segment
   h->creator_uid = getuid();
   h->creator_pid = getpid();
   h->created_at_ms = WallMs();
-  err = InitRobustMutex(&h->mutex);
-  if (err != 0) {
-    munmap(p, total);
-    return fail("pthread_mutex_init", err);
-  }
+  h->lock_abi = kLockAbiFutexTid;  // the lock word itself starts free (0), as ftruncate left it
   h->state.store(kStateReady, std::memory_order_release);
   seg->header = h;
   seg->data = static_cast<uint8_t*>(p) + sizeof(Header);
@@ -316,6 +328,8 @@ const char* ReasonName(SegmentReason reason) {
       return "version";
     case SegmentReason::kHeaderSize:
       return "header-size";
+    case SegmentReason::kLockAbi:
+      return "lock-abi";
     case SegmentReason::kUnfinished:
       return "unfinished";
     case SegmentReason::kNotRegular:
@@ -481,7 +495,8 @@ ProbeResult ProbeSegment(const std::string& name) {
         r.message = "queue '" + name + "' is a shm-queue queue (layout version " + std::to_string(fields.version) + ")";
         return r;
       }
-      if (reason == SegmentReason::kVersion || reason == SegmentReason::kHeaderSize) {
+      if (reason == SegmentReason::kVersion || reason == SegmentReason::kHeaderSize ||
+          reason == SegmentReason::kLockAbi) {
         r.kind = K::kIncompatible;
         r.layout_version = fields.version;
         r.message = reason == SegmentReason::kVersion

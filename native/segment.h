@@ -33,6 +33,7 @@ enum class SegmentReason {
   kNotAQueue,   // bad magic number                                  (incompatible)
   kVersion,     // another layout version                            (incompatible)
   kHeaderSize,  // another header size                               (incompatible)
+  kLockAbi,     // another lock protocol (Header::lock_abi)          (incompatible)
   kUnfinished,  // never published READY by its creator              (incompatible)
   kNotRegular,  // a FIFO, directory, socket, ...: not even a file   (incompatible)
   kCapacity,    // impossible capacity                               (corrupt)

@@ -8,11 +8,12 @@
 namespace shmq {
 
 namespace {
-constexpr int64_t kWaitSliceMs = 200;   // waits wake at least this often to re-check state
-constexpr int64_t kWaitSpinNs = 30000;  // longest a waiter polls before it sleeps on the futex
-constexpr int64_t kMinSpinNs = 1000;    // below this, a waiter sleeps at once (but see kSpinProbe)
-constexpr uint32_t kSpinProbe = 64;     // ...and polls in full once every kSpinProbe waits
-constexpr int kNoVerdict = 1;           // Spin(): the hint did not turn true
+constexpr int64_t kWaitSliceMs = 200;      // waits wake at least this often to re-check state
+constexpr int64_t kStuckFirstSliceMs = 3;  // ... and sooner behind another process's in-flight record
+constexpr int64_t kWaitSpinNs = 30000;     // longest a waiter polls before it sleeps on the futex
+constexpr int64_t kMinSpinNs = 1000;       // below this, a waiter sleeps at once (but see kSpinProbe)
+constexpr uint32_t kSpinProbe = 64;        // ...and polls in full once every kSpinProbe waits
+constexpr int kNoVerdict = 1;              // Spin(): the hint did not turn true
 }  // namespace
 
 int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel) {
@@ -44,6 +45,18 @@ int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel)
   return kNoVerdict;
 }
 
+void Waiters::WaitHint(Event event, uint32_t needed, int64_t ms) {
+  Words w = WordsOf(event);
+  w.waiters->fetch_add(1);
+  Deadline deadline(ms);
+  for (;;) {
+    uint32_t seq = w.seq->load();
+    if (records_.ReadyHint(event, needed) || deadline.expired()) break;
+    FutexWait(w.seq, seq, deadline.Slice(2));  // short slices: a dead owner is checked by the retry
+  }
+  w.waiters->fetch_sub(1);
+}
+
 int Waiters::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomic<bool>* cancel) {
   Deadline deadline(timeout);
   if (timeout != 0) {
@@ -58,6 +71,9 @@ int Waiters::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::at
   Words w = WordsOf(event);
   w.waiters->fetch_add(1);
   int result = kTimedOut;
+  // Behind another process's in-flight record, sleep in short slices first (2 ms, growing to the
+  // normal slice): if its owner died, nobody will signal, and the re-check gives the record back.
+  int64_t stuck_slice = kStuckFirstSliceMs;
   for (;;) {
     uint32_t seq = w.seq->load();
     if (cancel && cancel->load()) {
@@ -70,14 +86,24 @@ int Waiters::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::at
       result = st;
       break;
     }
-    bool ready = records_.ReadyLocked(event, needed);
+    Readiness ready = records_.ReadyLocked(event, needed);
+    bool changed = records_.TakeChanged();
     lock_.Unlock();
-    if (ready) {
+    if (changed) {
+      WakeAll(Event::kNotEmpty);
+      WakeAll(Event::kNotFull);
+    }
+    if (ready == Readiness::kReady) {
       result = kOk;
       break;
     }
     if (deadline.expired()) break;
-    FutexWait(w.seq, seq, deadline.Slice(kWaitSliceMs));
+    int64_t slice = kWaitSliceMs;
+    if (ready == Readiness::kStuck) {
+      slice = stuck_slice;
+      stuck_slice = std::min(kWaitSliceMs, stuck_slice * 4);
+    }
+    FutexWait(w.seq, seq, deadline.Slice(slice));
   }
   w.waiters->fetch_sub(1);
   return result;

@@ -14,12 +14,12 @@
 
 namespace shmq {
 
-class RobustLock;
+class SegmentLock;
 class Records;
 
 class Waiters {
  public:
-  Waiters(const Segment& seg, RobustLock& lock, Records& records) : seg_(seg), lock_(lock), records_(records) {}
+  Waiters(const Segment& seg, SegmentLock& lock, Records& records) : seg_(seg), lock_(lock), records_(records) {}
 
   /** After a state change: wakes `event`'s waiters in every process, if there are any (an
    *  uncontended put or get makes no syscall). Call without the lock held. */
@@ -42,6 +42,9 @@ class Waiters {
    *  becomes true (kCancelled), or the segment is found corrupt. `needed` is the record size a
    *  kNotFull waiter needs room for. */
   int Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::atomic<bool>* cancel);
+  /** Lock-free and bounded: waits at most `ms` for the lock-free hint of `event` (for calls that
+   *  must not wait: a put still copying the front record publishes and signals within microseconds). */
+  void WaitHint(Event event, uint32_t needed, int64_t ms);
 
  private:
   struct Words {
@@ -64,7 +67,7 @@ class Waiters {
   int Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel);
 
   const Segment& seg_;
-  RobustLock& lock_;
+  SegmentLock& lock_;
   Records& records_;
   // How long Wait() polls before it sleeps, learned from whether polling paid off (see Spin()).
   // Used by the JS thread and the waiter thread alike: relaxed atomics, a lost update only

@@ -24,7 +24,7 @@ if [ "$#" -eq 0 ]; then
   # Every test file that loads the addon (the tarball, type, loader and bench files build or load
   # their own binaries, and codecs.test.ts is pure JavaScript), except hostile-processes.test.ts:
   # 70 instrumented node processes at once need more memory than a CI runner has.
-  set -- test/api.test.ts test/multiprocess.test.ts test/async.test.ts test/property.test.ts test/crash.test.ts \
+  set -- test/api.test.ts test/core-v2.test.ts test/multiprocess.test.ts test/async.test.ts test/property.test.ts test/crash.test.ts \
     test/corruption.test.ts test/native-addon.test.ts test/permissions.test.ts test/inspect.test.ts test/cli.test.ts \
     test/hostile-owner.test.ts test/hostile-fifo.test.ts test/hostile-stopped.test.ts test/hostile-resources.test.ts \
     -t '^(?!timeouts timeout: 0 never waits)'

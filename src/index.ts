@@ -5,7 +5,15 @@
  * @packageDocumentation
  */
 export { Queue, JoinableQueue, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_CAPACITY, MAX_MAXSIZE } from './queue/index.js';
-export type { CreateOptions, OpenOptions, SyncWaitOptions, WaitOptions, ShutdownOptions, QueueStats } from './types.js';
+export type {
+  CreateOptions,
+  OpenOptions,
+  SyncWaitOptions,
+  GetSyncOptions,
+  WaitOptions,
+  ShutdownOptions,
+  QueueStats,
+} from './types.js';
 export type { AsyncQueue, AsyncJoinableQueue, AsyncQueueStats, Awaitable } from './async-queue.js';
 export { resolveCodec, CODEC_NAMES } from './codecs/index.js';
 export type { Codec, CodecName } from './codecs/index.js';

@@ -41,6 +41,18 @@ export interface SyncWaitOptions {
   timeout?: number;
 }
 
+/** Options of `getSync`. */
+export interface GetSyncOptions extends SyncWaitOptions {
+  /**
+   * Copy the message straight into this buffer instead of a fresh slab region, and decode it from
+   * there: no allocation and no page faults per get, for large messages. With the 'raw' codec the
+   * returned bytes are a view of `into` (`into.subarray(0, length)`): valid until you reuse `into`,
+   * so copy or consume them first. A message larger than `into` stays queued and the call throws
+   * a `RangeError` (`ERR_OUT_OF_RANGE`) that names its size.
+   */
+  into?: Uint8Array;
+}
+
 /** Options of the promise-returning methods. */
 export interface WaitOptions extends SyncWaitOptions {
   /** Cancels the wait: the promise rejects with `signal.reason` and nothing is put or taken. */

@@ -241,7 +241,7 @@ describe('shm-queue stat', () => {
       waiting: '0 consumers, 0 producers',
       idle: '-',
       shutdown: 'none',
-      layout: 'version 1',
+      layout: 'version 2',
       'last close': 'never',
     });
     expect(fields['bytes used']).toMatch(/^24 of 8192 /);
@@ -265,7 +265,7 @@ describe('shm-queue stat', () => {
       shutdown: 'none',
       fileMode: 0o640,
       creatorPid: process.pid,
-      layoutVersion: 1,
+      layoutVersion: 2,
       joinable: false,
     });
     expect(Object.keys(s).sort()).toEqual(Object.keys({ ...q.stats(), path: 0, joinable: 0, idleSince: 0 }).sort());

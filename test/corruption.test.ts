@@ -9,21 +9,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../src/index.js';
 import { collect, lineReader, spawnNode, uniqueName } from './helpers.js';
 
-const HEADER = 1536; // sizeof(shmq::Header)
+const HEADER = 1600; // sizeof(shmq::Header), layout version 2
 /** Offsets of the fields that change at run time (native/layout.h `Header`): scribbles aimed at them. */
 const HOT = {
+  lockAbi: 92,
   lockWord: 128,
-  mutexKind: 144,
+  count: 132,
+  tail: 136,
+  read: 144,
+  shutdown: 152,
+  unfinished: 160,
   head: 192,
-  tail: 200,
-  count: 208,
-  shutdown: 212,
-  unfinished: 216,
-  neSeq: 256,
-  neWaiters: 260,
-  nfSeq: 320,
-  nfWaiters: 324,
-  attached: 464,
+  neSeq: 320,
+  neWaiters: 324,
+  nfSeq: 384,
+  nfWaiters: 388,
+  attached: 528,
 };
 const KNOWN = new Set([
   'ok',
@@ -138,7 +139,7 @@ function patchArb(total: number): fc.Arbitrary<Patch> {
   const hot32 = fc.record({
     offset: fc.constantFrom(
       HOT.lockWord,
-      HOT.mutexKind,
+      HOT.lockAbi,
       HOT.count,
       HOT.shutdown,
       HOT.neSeq,
@@ -154,7 +155,7 @@ function patchArb(total: number): fc.Arbitrary<Patch> {
     bytes: interesting32.map(u32),
   });
   const hot64 = fc.record({
-    offset: fc.constantFrom(HOT.head, HOT.tail, HOT.unfinished, 16, 24),
+    offset: fc.constantFrom(HOT.head, HOT.read, HOT.tail, HOT.unfinished, 16, 24),
     bytes: interesting64.map(u64),
   });
   const record = fc.record({
@@ -163,7 +164,11 @@ function patchArb(total: number): fc.Arbitrary<Patch> {
   });
   const recordFlags = fc.record({
     offset: fc.nat((total - HEADER) / 8 - 1).map((i) => HEADER + i * 8 + 4),
-    bytes: fc.constantFrom(0, 1, 2, 0xffffffff).map(u32),
+    // Record states (native/layout.h): DONE, BUSY / CLAIMED by a live process that does not map the
+    // segment (this one: it closed its handle) or by no process, READY, and garbage.
+    bytes: fc
+      .constantFrom(0, 1, 2, 0xffffffff, 0x40000000 | process.pid, 0x40000000, 0x80000000, 0xc0000000 | process.pid)
+      .map(u32),
   });
   return fc.oneof(anywhere, hot32, hot64, record, recordFlags);
 }

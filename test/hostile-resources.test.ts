@@ -43,7 +43,7 @@ describe('a full /dev/shm (item 7)', () => {
       const out = okJson(r) as Record<string, unknown>;
       expect(out['big']).toMatchObject({ code: 'ENOSPC', syscall: 'posix_fallocate' });
       const message = (out['big'] as { message: string }).message;
-      expect(message).toMatch(/needs 4195840 bytes/); // 4 MiB + the 1536-byte header
+      expect(message).toMatch(/needs 4195904 bytes/); // 4 MiB + the 1600-byte header (layout 2)
       expect(message).toMatch(/\d+ bytes are free/);
       expect(message).toMatch(/--shm-size/);
       expect(message).toMatch(/ipc: host/);

@@ -53,7 +53,7 @@ describe('inspectQueue', () => {
       maxsize: 4,
       capacity: 4096,
       codec: 'json',
-      layoutVersion: 1,
+      layoutVersion: 2,
       creatorPid: process.pid,
       fileMode: 0o600,
       unfinishedTasks: 1,

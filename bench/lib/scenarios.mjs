@@ -188,6 +188,13 @@ export const SCENARIOS = [
           shmPair(ctx, 'shm', { ...bytes(SIZE_LARGE), mode: 'sync' }, { codec: 'raw', capacity: 8 << 20 }),
       },
       {
+        id: 'shm-into',
+        shm: true,
+        label: 'shm-queue putSync/getSync({ into }) (raw, 8 MiB ring)',
+        procs: (ctx) =>
+          shmPair(ctx, 'shm', { ...bytes(SIZE_LARGE), mode: 'into' }, { codec: 'raw', capacity: 8 << 20 }),
+      },
+      {
         id: 'fork-advanced',
         peer: 'fork-advanced',
         label: "fork + process.send 'advanced' (Buffers)",
@@ -216,6 +223,7 @@ export const SCENARIOS = [
     ],
     targets: [
       { shm: 'shm-sync', peer: 'worker', min: 1.5, text: '>= 1.5x worker_threads' },
+      { shm: 'shm-into', peer: 'worker', min: 1.5, text: 'getSync({ into }) >= 1.5x worker_threads' },
       { shm: 'shm-sync', peer: 'socket', min: 1.2, text: '>= 1.2x the Unix socket' },
     ],
   },

@@ -33,6 +33,7 @@ Napi::Function QueueHandle::Define(Napi::Env env) {
                          InstanceMethod("pushMany", &QueueHandle::PushMany),
                          InstanceMethod("setReadBuffer", &QueueHandle::SetReadBuffer),
                          InstanceMethod("shift", &QueueHandle::Shift),
+                         InstanceMethod("shiftInto", &QueueHandle::ShiftInto),
                          InstanceMethod("shiftMany", &QueueHandle::ShiftMany),
                          InstanceMethod("peek", &QueueHandle::Peek),
                          InstanceMethod("needed", &QueueHandle::Needed),
@@ -52,6 +53,7 @@ Napi::Function QueueHandle::Define(Napi::Env env) {
                          InstanceMethod("close", &QueueHandle::Close),
 #ifdef SHM_QUEUE_TEST_HOOKS
                          InstanceMethod("testLockAndTear", &QueueHandle::TestLockAndTear),
+                         InstanceMethod("testHoldInCopy", &QueueHandle::TestHoldInCopy),
                          InstanceMethod("testHoldLock", &QueueHandle::TestHoldLock),
 #endif
                          StaticMethod("unlink", &QueueHandle::UnlinkName),
@@ -241,6 +243,23 @@ Napi::Value QueueHandle::Shift(const Napi::CallbackInfo& info) {
   uint64_t cap;
   if (!ReadWindow(env, info[0], &out, &cap)) return env.Undefined();
   return Napi::Number::New(env, double(queue_.Shift(out, cap, TimeoutArg(info[1]))));
+}
+
+// shiftInto(bytes: Uint8Array, timeoutMs) -> length >= 0, or a negative status: the next message
+// copied straight into the caller's buffer (getSync({ into })), no slab. kNeedSpace (nothing taken,
+// needed() says how much) when it does not fit.
+Napi::Value QueueHandle::ShiftInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Guard(env)) return env.Undefined();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    Napi::TypeError::New(env, "shiftInto: bytes must be a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, double(queue_.Shift(static_cast<uint8_t*>(data), length, TimeoutArg(info[1]))));
 }
 
 bool QueueHandle::ParseBatch(const Napi::CallbackInfo& info, const char* method, BatchArgs* args) {
@@ -485,6 +504,27 @@ Napi::Value QueueHandle::TestHoldLock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!HooksEnabled(env)) return env.Undefined();
   return Napi::Number::New(env, queue_.TestHoldLock(info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 0));
+}
+#endif
+
+#ifdef SHM_QUEUE_TEST_HOOKS
+// testHoldInCopy(bytes?: Uint8Array, written?: number) -> status (only on failure). TEST ONLY: a put
+// of `bytes` (or, without bytes, a get) that stops for good inside its unlocked copy after
+// `written` bytes, its record BUSY (CLAIMED) and the lock free; see shmq::Queue::TestHoldInCopy.
+// Refused unless SHM_QUEUE_TEST_HOOKS=1.
+Napi::Value QueueHandle::TestHoldInCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!HooksEnabled(env)) return env.Undefined();
+  const uint8_t* data = nullptr;
+  uint32_t len = 0;
+  if (info[0].IsTypedArray()) {
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    data = bytes.Data();
+    len = uint32_t(std::min<size_t>(bytes.ByteLength(), queue_.max_payload()));
+  }
+  uint32_t written = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : UINT32_MAX / 2;
+  if (data && written > len) written = len / 2;
+  return Napi::Number::New(env, queue_.TestHoldInCopy(data, len, written));
 }
 #endif
 

@@ -50,6 +50,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   Napi::Value PushMany(const Napi::CallbackInfo& info);
   Napi::Value SetReadBuffer(const Napi::CallbackInfo& info);
   Napi::Value Shift(const Napi::CallbackInfo& info);
+  Napi::Value ShiftInto(const Napi::CallbackInfo& info);
   Napi::Value ShiftMany(const Napi::CallbackInfo& info);
   Napi::Value Peek(const Napi::CallbackInfo& info);
   Napi::Value Needed(const Napi::CallbackInfo& info);
@@ -69,6 +70,7 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 #ifdef SHM_QUEUE_TEST_HOOKS
   Napi::Value TestLockAndTear(const Napi::CallbackInfo& info);
+  Napi::Value TestHoldInCopy(const Napi::CallbackInfo& info);
   Napi::Value TestHoldLock(const Napi::CallbackInfo& info);
   bool HooksEnabled(Napi::Env env);
 #endif

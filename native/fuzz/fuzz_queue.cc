@@ -1,6 +1,7 @@
 // libFuzzer target for the native core (native/*.cc, no Node)'s validation and record parsing (npm run fuzz).
 //
-// Each input builds a segment image from a valid template (a queue with a few records), applies
+// Each input builds a segment image from a valid template (a queue with a few records, one of them
+// CLAIMED and one BUSY by a dead process, one running over the end of the ring), applies
 // the input's patches to it (header, lock, indices, records: anything), writes it to a real POSIX
 // shared-memory object, and then runs Open -> validate -> push / shift / shiftMany / peek /
 // Verify (the recovery walk) / stats, with more patches written through the file in between, as a
@@ -20,6 +21,7 @@
 //   9 ev:u8                     Wait(ev, 0 ms)
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -70,13 +72,36 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   }
   uint8_t out[64];
   queue.Shift(out, sizeof out, 0);  // move head off 0
-  queue.Push(msg, 40, 0);           // wraps
+  queue.Push(msg, 40, 0);           // its payload runs over the end of the ring
   queue.Close();
   int fd = shm_open(shmq::ShmName(tmpl).c_str(), O_RDONLY, 0);
   if (fd < 0) abort();
   g_template.resize(sizeof(shmq::Header) + 256);
   if (pread(fd, g_template.data(), g_template.size(), 0) != ssize_t(g_template.size())) abort();
   close(fd);
+  // In-flight records of a process that is gone (layout 2, records.h): the oldest record CLAIMED
+  // (its get died copying out: it must come back) and the newest BUSY (its put died copying in: it
+  // must be discarded), so every input starts with both recoveries to make.
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  auto* h = reinterpret_cast<shmq::Header*>(g_template.data());
+  uint8_t* ring = g_template.data() + sizeof(shmq::Header);
+  uint64_t head = h->head.load(), tail = h->tail.load(), last = head;
+  for (uint64_t x = head; x != tail;) {
+    uint32_t len;
+    memcpy(&len, ring + x % 256, 4);
+    last = x;
+    x += 8 + shmq::Align8(len);
+  }
+  uint32_t len0;
+  memcpy(&len0, ring + head % 256, 4);
+  uint32_t claimed = shmq::kRecClaimed | (uint32_t(dead) & shmq::kRecPidMask);
+  uint32_t busy = shmq::kRecBusy | (uint32_t(dead) & shmq::kRecPidMask);
+  memcpy(ring + head % 256 + 4, &claimed, 4);
+  memcpy(ring + last % 256 + 4, &busy, 4);
+  h->read.store(head + 8 + shmq::Align8(len0));
+  h->count.store(h->count.load() - 1);
   shmq::Queue::Unlink(tmpl);
   atexit([] { shmq::Queue::Unlink(g_name); });
   return 0;

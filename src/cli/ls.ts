@@ -4,6 +4,7 @@
  * @module
  */
 import { listQueues, type QueueListEntry } from '../inspect/index.js';
+import { addon } from '../native/index.js';
 import { type CliIO, EXIT_OK, parse } from './common.js';
 import { type Align, formatBytes, formatDuration, matcher, SHORT_REASON, statusOf, table } from './format.js';
 import { help } from './help.js';
@@ -22,7 +23,13 @@ export function cmdLs(args: string[], io: CliIO): number {
   }
   const now = io.now();
   const rows = entries.map((e: QueueListEntry): string[] => {
-    if (!e.ok) return [e.name, '-', '-', '-', '-', '-', '-', '-', '-', '-', `unreadable: ${SHORT_REASON[e.reason]}`];
+    if (!e.ok) {
+      const why =
+        e.reason === 'incompatible' && e.layoutVersion !== undefined
+          ? `layout version ${e.layoutVersion} (this release reads ${addon.layoutVersion})`
+          : SHORT_REASON[e.reason];
+      return [e.name, '-', '-', '-', '-', '-', '-', '-', '-', '-', `unreadable: ${why}`];
+    }
     const s = e.stats;
     return [
       e.name,

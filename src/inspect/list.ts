@@ -70,8 +70,16 @@ export function listQueues(options?: ListOptions): QueueListEntry[] {
     const r = tryInspect(name);
     if (r === 'missing') continue; // removed since readdir
     if ('reason' in r) {
-      const { reason, message, code } = r;
-      out.push({ ok: false, name, path, reason, message, ...(code === undefined ? {} : { code }) });
+      const { reason, message, code, layoutVersion } = r;
+      out.push({
+        ok: false,
+        name,
+        path,
+        reason,
+        message,
+        ...(code === undefined ? {} : { code }),
+        ...(layoutVersion === undefined ? {} : { layoutVersion }),
+      });
     } else out.push({ ok: true, name, path, stats: r });
   }
   return out;

@@ -26,6 +26,8 @@ export interface Unreadable {
   reason: UnreadableReason;
   message: string;
   code?: string;
+  /** With `'incompatible'`: the segment's layout version, when its header says. */
+  layoutVersion?: number;
   /** What {@link inspectQueue} and `peekQueue` throw for it. */
   error: Error;
 }
@@ -62,6 +64,11 @@ export function precheck(name: string): Unreadable | 'missing' | null {
       return unreadable('permission-denied', probeError(probe, name, segmentPath(name)));
     case 'error':
       return unreadable('error', probeError(probe, name, segmentPath(name)));
+    case 'incompatible':
+      return {
+        ...unreadable('incompatible', probeError(probe, name, segmentPath(name))),
+        layoutVersion: probe.layoutVersion,
+      };
     default:
       return unreadable(REASON_OF_PROBLEM[probe.kind], probeError(probe, name, segmentPath(name)));
   }

@@ -61,6 +61,8 @@ export interface UnreadableQueue {
   message: string;
   /** The error code behind it (`EACCES`, `ERR_QUEUE_CORRUPT`, ...), when there is one. */
   code?: string;
+  /** With `'incompatible'`: the segment's layout version (0.1.x wrote 1), when its header says. */
+  layoutVersion?: number;
 }
 
 /** An entry of `listQueues`. */

@@ -17,7 +17,8 @@ export interface NativeStatus {
   readonly needSpace: number;
   readonly timedOut: number;
   readonly taskDoneTooMany: number;
-  /** A call that must not wait found the lock held (for more than 20 ms: a stopped holder). */
+  /** A call that must not wait found the lock held (for more than 20 ms: a stopped holder), or the
+   *  oldest message still being copied in by its put. */
   readonly busy: number;
   /** A live holder kept the lock without progress for the stall bound (15 s); see lastError(). */
   readonly lockStalled: number;
@@ -50,6 +51,8 @@ export interface NativeHandle {
   pushMany(bytes: Uint8Array, lens: Uint32Array, n: number, timeoutMs: number): number;
   setReadBuffer(slab: ArrayBuffer): void;
   shift(offset: number, timeoutMs: number): number;
+  /** The next message copied into `bytes` (not the slab): its length, or a status (needSpace: too small). */
+  shiftInto(bytes: Uint8Array, timeoutMs: number): number;
   shiftMany(offset: number, max: number, lens: Uint32Array, timeoutMs: number): number;
   peek(offset: number, max: number, lens: Uint32Array): number;
   needed(): number;
@@ -72,6 +75,8 @@ export interface NativeHandle {
   close(): void;
   /** Test builds only (SHM_QUEUE_TEST_HOOKS): returns holding the lock, optionally mid-copy of a record. */
   testLockAndTear?(bytes?: Uint8Array, written?: number): number;
+  /** Test builds only: a put (bytes given) or a get that stops for good inside its unlocked copy. */
+  testHoldInCopy?(bytes?: Uint8Array, written?: number): number;
   /** Test builds only: holds the lock for `ms`, then releases it. */
   testHoldLock?(ms: number): number;
 }

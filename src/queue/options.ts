@@ -8,6 +8,7 @@ import { validateOptions, validateSignal, validateTimeout } from '../validate.js
 
 const WAIT_KEYS = ['timeout', 'signal'] as const;
 const SYNC_WAIT_KEYS = ['timeout'] as const;
+const GET_SYNC_KEYS = ['timeout', 'into'] as const;
 
 /** Parsed options of a promise call made without options: wait forever, no signal. */
 const WAIT_FOREVER: Readonly<{ timeout: number; signal: AbortSignal | undefined }> = Object.freeze({
@@ -15,10 +16,10 @@ const WAIT_FOREVER: Readonly<{ timeout: number; signal: AbortSignal | undefined 
   signal: undefined,
 });
 
-/** The native timeout (ms, -1 forever) of a sync call's options. */
-export function syncTimeout(options: SyncWaitOptions | undefined): number {
+/** The native timeout (ms, -1 forever) of a sync call's options (`getSync` also takes `into`). */
+export function syncTimeout(options: SyncWaitOptions | undefined, get = false): number {
   if (options === undefined) return -1;
-  const opts = validateOptions(options, 'options', SYNC_WAIT_KEYS);
+  const opts = validateOptions(options, 'options', get ? GET_SYNC_KEYS : SYNC_WAIT_KEYS);
   return validateTimeout(opts['timeout']);
 }
 

@@ -14,6 +14,7 @@
  */
 import type { Codec } from '../codecs/index.js';
 import {
+  invalidArgType,
   MessagesUndeliveredError,
   nativeError,
   QueueClosedError,
@@ -28,6 +29,7 @@ import type {
   OpenOptions,
   QueueStats,
   ShutdownOptions,
+  GetSyncOptions,
   SyncWaitOptions,
   WaitOptions,
 } from '../types.js';
@@ -210,9 +212,14 @@ export class Queue<T = unknown> implements Disposable, AsyncDisposable, AsyncIte
    * Removes and returns the next value, blocking the calling thread while the queue is empty, up
    * to `timeout` ms (default: forever). Throws `QueueEmptyError` when the timeout passes.
    */
-  getSync(options?: SyncWaitOptions): T {
-    const timeout = syncTimeout(options);
+  getSync(options?: GetSyncOptions): T {
+    const timeout = syncTimeout(options, true);
     this.#live();
+    const into = options?.into;
+    if (into !== undefined) {
+      if (!(into instanceof Uint8Array)) throw invalidArgType('options.into', 'a Uint8Array', into);
+      return this.#receiver.shiftInto(into, timeout);
+    }
     return this.#receiver.shift(timeout, true) as T;
   }
 

@@ -11,7 +11,8 @@ import type { Codec } from '../codecs/index.js';
 import { MessageDecodeError } from '../errors.js';
 import { align8, type NativeHandle, status as S } from '../native/index.js';
 import type { ReadSlab } from './read-slab.js';
-import { firstSlice, SYNC_SLICE_MS, shiftManyWaiting, shiftWaiting } from './sync-wait.js';
+import { outOfRange } from '../errors.js';
+import { firstSlice, SYNC_SLICE_MS, shiftManyWaiting, shiftWaiting, sliced } from './sync-wait.js';
 
 /** Sentinel for "nothing there" in the non-throwing gets. */
 export const kEmpty: unique symbol = Symbol('empty');
@@ -72,6 +73,28 @@ export class Receiver<T> {
       if ((n === S.empty || n === S.busy) && !throwEmpty) return kEmpty; // busy: wait like for a message
       this.fail(n, timeout);
     }
+  }
+
+  /**
+   * `getSync({ into })`: copies the next message straight into the caller's `into` (no slab, no
+   * allocation) and decodes it from there. A message larger than `into` stays queued and throws
+   * ERR_OUT_OF_RANGE with its size.
+   */
+  shiftInto(into: Uint8Array, timeout: number): T {
+    if (this.#carry.length > 0) return this.#takeCarried();
+    const { handle } = this;
+    const n = sliced(timeout, (slice) => handle.shiftInto(into, slice), S.empty);
+    if (n >= 0) {
+      const bytes = into.subarray(0, n);
+      try {
+        return this.codec.decode(bytes);
+      } catch (error) {
+        throw this.#decodeError(bytes, error);
+      }
+    }
+    if (n === S.needSpace)
+      throw outOfRange('options.into', `at least ${handle.needed()} bytes (the next message)`, into.byteLength);
+    return this.fail(n, timeout);
   }
 
   /** Takes up to `max` messages (at least one). Returns kEmpty instead of throwing when `throwEmpty` is false. */

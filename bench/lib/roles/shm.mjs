@@ -74,7 +74,8 @@ export async function producer(p, ctl) {
 }
 
 /**
- * params: { name, kind, size, mode, batch, producers } — stops after `producers` end markers. With
+ * params: { name, kind, size, mode ('sync', 'async', 'batch' or 'into': getSync({ into }) into one
+ * reused buffer), batch, producers } — stops after `producers` end markers. With
  * one producer every message must be the next number; with several, each producer's numbers must
  * rise (FIFO per producer) and the orchestrator checks the totals.
  */
@@ -126,6 +127,10 @@ export async function consumer(p, ctl) {
     for (; ends > producers; ends--) q.putSync(bytes ? endBytes(0) : { end: 0 });
   } else if (p.mode === 'async') {
     while (!take(await q.get()));
+  } else if (p.mode === 'into') {
+    // getSync({ into }): every message lands in the same buffer, no fresh slab memory per get.
+    const into = Buffer.allocUnsafe(Math.max(p.size, END_SIZE));
+    while (!take(q.getSync({ into })));
   } else {
     while (!take(q.getSync()));
   }
