@@ -12,6 +12,7 @@ import { describe } from '../errors.js';
 import { asBuffer, isWellFormed, messageOf, refused } from './shared.js';
 import type { Codec } from './types.js';
 import { v8DecodeCopy, v8Encode } from './v8.js';
+import { VisitedObjects } from '../visited.js';
 
 /**
  * Where msgpackr would alter a value, the message is v8.serialize output wrapped as one top-level
@@ -53,25 +54,8 @@ const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
   DataView,
 ]);
 
-/**
- * Objects already visited by the current walk. A short array scanned linearly, promoted to a Set
- * past 32 entries: Set#clear() after every small walk cost more than the rest of the walk.
- */
-const seenList: object[] = [];
-let seenSet: Set<object> | null = null;
-
-/** Marks `obj` as visited; true when it already was. */
-function alreadySeen(obj: object): boolean {
-  if (seenSet !== null) {
-    if (seenSet.has(obj)) return true;
-    seenSet.add(obj);
-    return false;
-  }
-  if (seenList.includes(obj)) return true;
-  seenList.push(obj);
-  if (seenList.length > 32) seenSet = new Set(seenList);
-  return false;
-}
+/** Objects already visited by the current walk. */
+const visited = new VisitedObjects();
 /** Cleared by the walk when msgpackr would not reproduce the value exactly. */
 let exact = true;
 /** Set by the walk when the value holds an Error (see {@link v8Fallback}). */
@@ -169,7 +153,7 @@ function visitNamed(obj: object, key: string): void {
 }
 
 function visitObject(obj: object): void {
-  if (alreadySeen(obj)) return; // a cycle or a shared reference: msgpackr keeps identity
+  if (visited.seen(obj)) return; // a cycle or a shared reference: msgpackr keeps identity
   if (types.isProxy(obj)) {
     exact = false; // structured clone refuses proxies; v8 will throw
     return;
@@ -217,8 +201,7 @@ function isExact(value: unknown): boolean {
     sawError = true;
     return false;
   } finally {
-    seenList.length = 0;
-    seenSet = null;
+    visited.clear();
   }
 }
 

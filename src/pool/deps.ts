@@ -8,6 +8,7 @@
  */
 export { Queue, JoinableQueue } from '../queue/index.js';
 export { resolveCodec, type Codec } from '../codecs/index.js';
+export { VisitedObjects } from '../visited.js';
 export {
   ShmQueueError,
   QueueFullError,

@@ -7,7 +7,7 @@
  * @module
  */
 import { pathToFileURL } from 'node:url';
-import { type Codec, JoinableQueue, Queue } from './deps.js';
+import { type Codec, JoinableQueue, Queue, VisitedObjects } from './deps.js';
 import { TaskModuleError } from './errors.js';
 
 /** How a queue travels: `[name, codec name, joinable ? 1 : 0]`. */
@@ -53,26 +53,13 @@ function isLeaf(obj: object): boolean {
   );
 }
 
-/** Objects visited by the current {@link containsQueue} walk: reused, scanned linearly while short. */
-const seenList: object[] = [];
-let seenSet: Set<object> | null = null;
-
-function alreadySeen(obj: object): boolean {
-  if (seenSet !== null) {
-    if (seenSet.has(obj)) return true;
-    seenSet.add(obj);
-    return false;
-  }
-  if (seenList.includes(obj)) return true;
-  seenList.push(obj);
-  if (seenList.length > 32) seenSet = new Set(seenList);
-  return false;
-}
+/** Objects visited by the current {@link containsQueue} walk. */
+const visited = new VisitedObjects();
 
 function visit(v: unknown): boolean {
   if (typeof v !== 'object' || v === null) return false;
   if (v instanceof Queue) return true;
-  if (isLeaf(v) || alreadySeen(v)) return false;
+  if (isLeaf(v) || visited.seen(v)) return false;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (visit(v[i])) return true;
   } else if (v instanceof Map) {
@@ -91,8 +78,7 @@ export function containsQueue(value: unknown): boolean {
   try {
     return visit(value);
   } finally {
-    seenList.length = 0;
-    seenSet = null;
+    visited.clear();
   }
 }
 
