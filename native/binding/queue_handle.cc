@@ -160,21 +160,27 @@ int64_t TimeoutArg(const Napi::Value& v) {
   return int64_t(d);
 }
 
+/** A Uint8Array argument's data and length, with one napi call for type, length and data (this
+ *  is the hot path of every put); false after throwing a TypeError naming `method`. */
+inline bool BytesArg(Napi::Env env, Napi::Value value, const char* method, void** data, size_t* length) {
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, value, &type, length, data, nullptr, nullptr) == napi_ok &&
+      type == napi_uint8_array) {
+    return true;
+  }
+  Napi::TypeError::New(env, std::string(method) + ": bytes must be a Uint8Array").ThrowAsJavaScriptException();
+  return false;
+}
+
 }  // namespace
 
 // push(bytes: Uint8Array, timeoutMs: number) -> status
 Napi::Value QueueHandle::Push(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Guard(env)) return env.Undefined();
-  // One napi call for type, length and data: this is the hot path of every put.
-  napi_typedarray_type type;
-  size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array) {
-    Napi::TypeError::New(env, "push: bytes must be a Uint8Array").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  size_t length = 0;
+  if (!BytesArg(env, info[0], "push", &data, &length)) return env.Undefined();
   if (length > queue_.max_payload()) return Napi::Number::New(env, shmq::kTooLarge);
   int st = queue_.Push(static_cast<const uint8_t*>(data), uint32_t(length), TimeoutArg(info[1]));
   return Napi::Number::New(env, st);
@@ -251,14 +257,9 @@ Napi::Value QueueHandle::Shift(const Napi::CallbackInfo& info) {
 Napi::Value QueueHandle::ShiftInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Guard(env)) return env.Undefined();
-  napi_typedarray_type type;
-  size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array) {
-    Napi::TypeError::New(env, "shiftInto: bytes must be a Uint8Array").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  size_t length = 0;
+  if (!BytesArg(env, info[0], "shiftInto", &data, &length)) return env.Undefined();
   return Napi::Number::New(env, double(queue_.Shift(static_cast<uint8_t*>(data), length, TimeoutArg(info[1]))));
 }
 
