@@ -323,10 +323,12 @@ export type SegmentProblem = 'not-a-queue' | 'not-regular' | 'incompatible' | 'u
 const BY_REASON: Readonly<Record<NativeRefusalReason, SegmentProblem>> = {
   'not-a-queue': 'not-a-queue',
   'not-regular': 'not-regular',
+  // As the native core classifies them: another header size is another release's layout; flag
+  // bits no release defines are scribbles.
   version: 'incompatible',
-  flags: 'incompatible',
+  'header-size': 'incompatible',
+  flags: 'corrupt',
   unfinished: 'unfinished',
-  'header-size': 'corrupt',
   capacity: 'corrupt',
   size: 'corrupt',
   codec: 'corrupt',
