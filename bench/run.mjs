@@ -28,7 +28,7 @@ const USAGE = `usage: npm run bench [-- options]
   --runs N           runs per case (full: 5, quick: 1); the median is reported
   --warm MS          warm-up per run, not measured (full: 300, quick: 100)
   --time MS          measured time per run (full: 700, quick: 300)
-  --only IDS         scenarios to run, comma-separated (S1,S2,S3,S4,S5, P1,P2 for the process pool, R1-R4 for Redis)
+  --only IDS         scenarios to run, comma-separated (S1-S6, P1,P2 for the process pool, R1-R4 for Redis)
   --cases IDS        cases to run within them, comma-separated (e.g. shm-sync,fork-json)
   --no-micro         skip the in-process tinybench micro-benchmarks
   --out DIR          where results.json and results.svg go (default: bench/)
@@ -266,8 +266,10 @@ function analyse(entry, def) {
   entry.ratios = [];
   entry.targets = [];
   const latency = entry.metric === 'latency';
-  for (const a of entry.cases.filter((c) => c.shm)) {
-    for (const b of entry.cases.filter((c) => !c.shm)) {
+  // A scenario with a `baseline` (one of our own cases, e.g. S6's 1x1) compares our other cases with it too.
+  const base = entry.cases.find((c) => c.id === def?.baseline && c.shm);
+  for (const a of entry.cases.filter((c) => c.shm && c !== base)) {
+    for (const b of entry.cases.filter((c) => !c.shm || c === base)) {
       const perRound = a.runs.map((ra, i) => {
         const va = metricValue(entry.metric, ra);
         const vb = metricValue(entry.metric, b.runs[i]);
@@ -454,12 +456,13 @@ out(
 for (const e of report.scenarios) {
   out();
   const latency = e.metric === 'latency';
-  const peers = e.cases.filter((c) => !c.shm);
+  const baseline = SCENARIOS.find((d) => d.id === e.id)?.baseline;
+  const peers = e.cases.filter((c) => !c.shm || c.id === baseline);
   out(`### ${e.id}: ${e.title} (${latency ? 'round trip, µs' : e.unit})`);
   out();
   const head = latency ? ['case', 'p50 µs', 'p99 µs', 'p50 range'] : ['case', e.unit, 'range'];
   if (e.metric === 'bytes') head.push('msgs/s');
-  const ratioHead = peers.map((p) => `vs ${PEERS[p.peer]?.label ?? p.id}`);
+  const ratioHead = peers.map((p) => `vs ${PEERS[p.peer]?.label ?? p.label}`);
   out(`| ${[...head, ...ratioHead].join(' | ')} |`);
   out(`|${[...head, ...ratioHead].map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`);
   for (const c of e.cases) {
@@ -480,7 +483,7 @@ for (const e of report.scenarios) {
     if (c.skipped) cells[1] = `skipped: ${c.skipped}`;
     else if (!Number.isFinite(c.value)) cells[1] = 'FAILED';
     for (const p of peers)
-      cells.push(c.shm ? ratio(e.ratios.find((r) => r.shm === c.id && r.peer === p.id)?.better) : '');
+      cells.push(c.shm && c !== p ? ratio(e.ratios.find((r) => r.shm === c.id && r.peer === p.id)?.better) : '');
     out(`| ${cells.join(' | ')} |`);
   }
   out();

@@ -357,6 +357,35 @@ export const SCENARIOS = [
       { shm: 'shm-async', peer: 'worker', maxRatio: 1, text: 'async p50 <= worker_threads' },
     ],
   },
+  {
+    id: 'S6',
+    title: '64-byte messages, N producers -> N consumers on one queue (scaling)',
+    metric: 'msgs',
+    // The ratios of this scenario are ours against ours: every case against the 1x1 one.
+    baseline: 'shm-1x1',
+    cases: [1, 2, 4].map((n) => ({
+      id: `shm-${n}x${n}`,
+      shm: true,
+      label: `shm-queue putSync/getSync, ${n} -> ${n} processes`,
+      procs: (ctx) => {
+        const name = ctx.queue({ codec: 'raw' });
+        const p = { name, ...bytes(SIZE_SMALL), mode: 'sync', producers: n, consumers: n };
+        return Array.from({ length: n }, (_, i) => [
+          { family: 'shm', role: 'producer', params: { ...p, producer: i } },
+          { family: 'shm', role: 'consumer', params: p },
+        ]).flat();
+      },
+    })),
+    targets: [
+      { shm: 'shm-2x2', peer: 'shm-1x1', min: 0.8, text: '2x2 aggregate >= 0.8x the 1x1 figure' },
+      {
+        shm: 'shm-4x4',
+        peer: 'shm-1x1',
+        min: 0.5,
+        text: '4x4 aggregate (oversubscribed on 2 cores) >= 0.5x the 1x1 figure',
+      },
+    ],
+  },
   ...redisScenarios(),
   ...POOL_SCENARIOS,
 ];
