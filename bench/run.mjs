@@ -119,10 +119,11 @@ async function zeromqAvailable() {
   }
 }
 
-function buildFutex(tmp) {
-  const out = join(tmp, 'futex-pingpong');
+/** Compiles one of the C++ references (bench/lib/NAME.cc) into the run's temporary directory. */
+function buildCpp(tmp, name) {
+  const out = join(tmp, name);
   try {
-    execFileSync('g++', ['-O2', '-std=c++17', '-o', out, join(HERE, 'lib/futex-pingpong.cc')], {
+    execFileSync('g++', ['-O2', '-std=c++17', '-o', out, join(HERE, `lib/${name}.cc`)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     return { ok: true, file: out, version: execFileSync('g++', ['-dumpfullversion']).toString().trim() };
@@ -234,12 +235,14 @@ function context() {
 async function runCase(scenario, c, env) {
   if (c.run) return c.run(timing);
   if (c.exec) {
+    // A C++ reference (c.exec: 'futex' or 'ring', built at the start of the run), measured in-process.
     const r = await runExecutable(
-      env.futex.file,
-      [String(timing.warmMs), String(timing.measureMs)],
+      env[c.exec].file,
+      [...(c.execArgs ?? []), String(timing.warmMs), String(timing.measureMs)],
       timing.warmMs + timing.measureMs + 30_000,
     );
-    return { p50: r.p50, p90: r.p90, p99: r.p99, mean: r.mean, samples: r.samples };
+    if (scenario.metric === 'latency') return { p50: r.p50, p90: r.p90, p99: r.p99, mean: r.mean, samples: r.samples };
+    return { msgsPerSec: r.msgsPerSec, bytesPerSec: 0, messages: r.measured, sent: r.sent, seconds: r.seconds };
   }
   const ctx = context();
   try {
@@ -307,11 +310,16 @@ async function measure() {
   const started = Date.now();
   const info = machine();
   const zmqInfo = await zeromqAvailable();
-  const futexInfo = buildFutex(tmp);
+  const futexInfo = buildCpp(tmp, 'futex-pingpong');
   const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.has(s.id)).map((s) => ({
     ...s,
     cases: s.cases.filter((c) => !onlyCases || onlyCases.has(c.id)),
   }));
+  // The C++ throughput reference of S1 is compiled only when one of its cases runs.
+  const ringInfo = scenarios.some((s) => s.cases.some((c) => c.exec === 'ring'))
+    ? buildCpp(tmp, 'ring-throughput')
+    : { ok: false, reason: 'not run' };
+  const cpp = { futex: futexInfo, ring: ringInfo };
   const redisInfo = !scenarios.some((s) => s.redis && s.cases.length > 0)
     ? { ok: false, reason: 'not run' }
     : RedisQueue
@@ -324,7 +332,7 @@ async function measure() {
     if (needs === 'redis-server' && !redisInfo.ok) return redisInfo.reason;
     if (needs === 'python3' && !pythonInfo.ok) return pythonInfo.reason;
     if (needs === 'zeromq' && !zmqInfo.ok) return zmqInfo.reason;
-    if (needs === 'g++' && !futexInfo.ok) return futexInfo.reason;
+    if (needs === 'g++' && !cpp[c.exec ?? 'futex'].ok) return cpp[c.exec ?? 'futex'].reason;
     return null;
   };
 
@@ -338,6 +346,7 @@ async function measure() {
     peers: {
       zeromq: zmqInfo,
       futexReference: futexInfo.ok ? { ok: true, compiler: `g++ ${futexInfo.version}` } : futexInfo,
+      ringReference: ringInfo.ok ? { ok: true, compiler: `g++ ${ringInfo.version}` } : ringInfo,
       redisServer: redisInfo,
     },
     scenarios: [],
@@ -368,7 +377,7 @@ async function measure() {
         }
         progress(`${head} ...`);
         try {
-          const r = await runCase(s, st.c, { futex: futexInfo });
+          const r = await runCase(s, st.c, cpp);
           st.runs.push(r);
           progress(
             `${head}: ${fmtUnit(metricValue(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`,
@@ -437,6 +446,7 @@ if (opts.from)
 const { mode: shownMode, timing: shown, machine: info } = report;
 const zmqInfo = report.peers.zeromq;
 const futexInfo = report.peers.futexReference;
+const ringInfo = report.peers.ringReference ?? { ok: false, reason: 'not run' };
 
 // ---------------------------------------------------------------------------------------------
 // Output: markdown tables on stdout, results.json, results.svg.
@@ -451,7 +461,7 @@ out(
   `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.kernel}, Node ${info.node}; load average at start ${info.loadAverageAtStart.join(' / ')}; ${info.date.slice(0, 16).replace('T', ' ')} UTC.`,
 );
 out(
-  `Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with ${futexInfo.compiler}` : `C++ reference skipped (${futexInfo.reason})`}.`,
+  `Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with ${futexInfo.compiler}` : `C++ reference skipped (${futexInfo.reason})`}${ringInfo.ok ? `; C++ ring reference built with ${ringInfo.compiler}` : ringInfo.reason === 'not run' ? '' : `; C++ ring reference skipped (${ringInfo.reason})`}.`,
 );
 for (const e of report.scenarios) {
   out();

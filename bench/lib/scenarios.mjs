@@ -18,6 +18,8 @@ export const PEERS = {
   'fork-rt': { label: "fork + process.send 'json'" },
   'worker-rt': { label: 'worker_threads postMessage (threads)' },
   futex: { label: 'C++ futex ping-pong (reference)', needs: 'g++' },
+  'cxx-ring': { label: 'C++ v2 ring, 1 per lock (reference)', needs: 'g++' },
+  'cxx-ring-batch': { label: `C++ v2 ring, ${BATCH} per lock (reference)`, needs: 'g++' },
   bullmq: { label: 'BullMQ Queue.add + Worker', needs: 'redis-server' },
   lpush: { label: 'LPUSH/BRPOP', needs: 'redis-server' },
   'lpush-pipe': { label: 'LPUSH pipelined / RPOP n', needs: 'redis-server' },
@@ -102,10 +104,26 @@ export const SCENARIOS = [
         label: 'zeromq PUSH/PULL ipc://',
         procs: (ctx) => peerPair('zmq', ctx.path('s1.zmq'), bytes(SIZE_SMALL)),
       },
+      {
+        id: 'cxx-ring',
+        peer: 'cxx-ring',
+        label: 'C++ reference of the v2 ring, one message per lock (two processes)',
+        exec: 'ring',
+        execArgs: ['1'],
+      },
+      {
+        id: 'cxx-ring-batch',
+        peer: 'cxx-ring-batch',
+        label: `C++ reference of the v2 ring, ${BATCH} per lock (two processes)`,
+        exec: 'ring',
+        execArgs: [String(BATCH)],
+      },
     ],
     targets: [
       { shm: 'shm-sync', peer: 'fork-json', min: 5, text: "one at a time >= 5x fork 'json'" },
       { shm: 'shm-batch', peer: 'socket', min: 1, text: 'batch >= 1x the batched Unix socket' },
+      { shm: 'shm-sync', peer: 'cxx-ring', min: 0.5, text: 'one at a time >= 0.5x the C++ reference, one per lock' },
+      { shm: 'shm-batch', peer: 'cxx-ring-batch', min: 0.3, text: 'batch >= 0.3x the C++ reference, 64 per lock' },
     ],
   },
   {
@@ -326,7 +344,7 @@ export const SCENARIOS = [
           ];
         },
       },
-      { id: 'futex', peer: 'futex', label: 'C++ futex wait/wake, two processes', exec: true },
+      { id: 'futex', peer: 'futex', label: 'C++ futex wait/wake, two processes', exec: 'futex' },
       {
         id: 'fork',
         peer: 'fork-rt',
