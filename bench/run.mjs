@@ -28,7 +28,7 @@ const USAGE = `usage: npm run bench [-- options]
   --runs N           runs per case (full: 5, quick: 1); the median is reported
   --warm MS          warm-up per run, not measured (full: 300, quick: 100)
   --time MS          measured time per run (full: 700, quick: 300)
-  --only IDS         scenarios to run, comma-separated (S1,S2,S3,S4,S5, P1,P2 for the process pool, R1-R4 for Redis)
+  --only IDS         scenarios to run, comma-separated (S1-S6, P1,P2 for the process pool, R1-R4 for Redis)
   --cases IDS        cases to run within them, comma-separated (e.g. shm-sync,fork-json)
   --no-micro         skip the in-process tinybench micro-benchmarks
   --out DIR          where results.json and results.svg go (default: bench/)
@@ -119,10 +119,11 @@ async function zeromqAvailable() {
   }
 }
 
-function buildFutex(tmp) {
-  const out = join(tmp, 'futex-pingpong');
+/** Compiles one of the C++ references (bench/lib/NAME.cc) into the run's temporary directory. */
+function buildCpp(tmp, name) {
+  const out = join(tmp, name);
   try {
-    execFileSync('g++', ['-O2', '-std=c++17', '-o', out, join(HERE, 'lib/futex-pingpong.cc')], {
+    execFileSync('g++', ['-O2', '-std=c++17', '-o', out, join(HERE, `lib/${name}.cc`)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     return { ok: true, file: out, version: execFileSync('g++', ['-dumpfullversion']).toString().trim() };
@@ -234,12 +235,14 @@ function context() {
 async function runCase(scenario, c, env) {
   if (c.run) return c.run(timing);
   if (c.exec) {
+    // A C++ reference (c.exec: 'futex' or 'ring', built at the start of the run), measured in-process.
     const r = await runExecutable(
-      env.futex.file,
-      [String(timing.warmMs), String(timing.measureMs)],
+      env[c.exec].file,
+      [...(c.execArgs ?? []), String(timing.warmMs), String(timing.measureMs)],
       timing.warmMs + timing.measureMs + 30_000,
     );
-    return { p50: r.p50, p90: r.p90, p99: r.p99, mean: r.mean, samples: r.samples };
+    if (scenario.metric === 'latency') return { p50: r.p50, p90: r.p90, p99: r.p99, mean: r.mean, samples: r.samples };
+    return { msgsPerSec: r.msgsPerSec, bytesPerSec: 0, messages: r.measured, sent: r.sent, seconds: r.seconds };
   }
   const ctx = context();
   try {
@@ -266,8 +269,10 @@ function analyse(entry, def) {
   entry.ratios = [];
   entry.targets = [];
   const latency = entry.metric === 'latency';
-  for (const a of entry.cases.filter((c) => c.shm)) {
-    for (const b of entry.cases.filter((c) => !c.shm)) {
+  // A scenario with a `baseline` (one of our own cases, e.g. S6's 1x1) compares our other cases with it too.
+  const base = entry.cases.find((c) => c.id === def?.baseline && c.shm);
+  for (const a of entry.cases.filter((c) => c.shm && c !== base)) {
+    for (const b of entry.cases.filter((c) => !c.shm || c === base)) {
       const perRound = a.runs.map((ra, i) => {
         const va = metricValue(entry.metric, ra);
         const vb = metricValue(entry.metric, b.runs[i]);
@@ -305,11 +310,16 @@ async function measure() {
   const started = Date.now();
   const info = machine();
   const zmqInfo = await zeromqAvailable();
-  const futexInfo = buildFutex(tmp);
+  const futexInfo = buildCpp(tmp, 'futex-pingpong');
   const scenarios = SCENARIOS.filter((s) => !onlyScenarios || onlyScenarios.has(s.id)).map((s) => ({
     ...s,
     cases: s.cases.filter((c) => !onlyCases || onlyCases.has(c.id)),
   }));
+  // The C++ throughput reference of S1 is compiled only when one of its cases runs.
+  const ringInfo = scenarios.some((s) => s.cases.some((c) => c.exec === 'ring'))
+    ? buildCpp(tmp, 'ring-throughput')
+    : { ok: false, reason: 'not run' };
+  const cpp = { futex: futexInfo, ring: ringInfo };
   const redisInfo = !scenarios.some((s) => s.redis && s.cases.length > 0)
     ? { ok: false, reason: 'not run' }
     : RedisQueue
@@ -322,7 +332,7 @@ async function measure() {
     if (needs === 'redis-server' && !redisInfo.ok) return redisInfo.reason;
     if (needs === 'python3' && !pythonInfo.ok) return pythonInfo.reason;
     if (needs === 'zeromq' && !zmqInfo.ok) return zmqInfo.reason;
-    if (needs === 'g++' && !futexInfo.ok) return futexInfo.reason;
+    if (needs === 'g++' && !cpp[c.exec ?? 'futex'].ok) return cpp[c.exec ?? 'futex'].reason;
     return null;
   };
 
@@ -336,6 +346,7 @@ async function measure() {
     peers: {
       zeromq: zmqInfo,
       futexReference: futexInfo.ok ? { ok: true, compiler: `g++ ${futexInfo.version}` } : futexInfo,
+      ringReference: ringInfo.ok ? { ok: true, compiler: `g++ ${ringInfo.version}` } : ringInfo,
       redisServer: redisInfo,
     },
     scenarios: [],
@@ -366,7 +377,7 @@ async function measure() {
         }
         progress(`${head} ...`);
         try {
-          const r = await runCase(s, st.c, { futex: futexInfo });
+          const r = await runCase(s, st.c, cpp);
           st.runs.push(r);
           progress(
             `${head}: ${fmtUnit(metricValue(s.metric, r), entry.unit)}${s.metric === 'latency' ? ` p50, ${r.p99.toFixed(1)} µs p99` : ''}`,
@@ -435,6 +446,7 @@ if (opts.from)
 const { mode: shownMode, timing: shown, machine: info } = report;
 const zmqInfo = report.peers.zeromq;
 const futexInfo = report.peers.futexReference;
+const ringInfo = report.peers.ringReference ?? { ok: false, reason: 'not run' };
 
 // ---------------------------------------------------------------------------------------------
 // Output: markdown tables on stdout, results.json, results.svg.
@@ -449,17 +461,18 @@ out(
   `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.kernel}, Node ${info.node}; load average at start ${info.loadAverageAtStart.join(' / ')}; ${info.date.slice(0, 16).replace('T', ' ')} UTC.`,
 );
 out(
-  `Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with ${futexInfo.compiler}` : `C++ reference skipped (${futexInfo.reason})`}.`,
+  `Peers: ${zmqInfo.ok ? zmqInfo.version : `zeromq skipped (${zmqInfo.reason})`}; ${futexInfo.ok ? `C++ reference built with ${futexInfo.compiler}` : `C++ reference skipped (${futexInfo.reason})`}${ringInfo.ok ? `; C++ ring reference built with ${ringInfo.compiler}` : ringInfo.reason === 'not run' ? '' : `; C++ ring reference skipped (${ringInfo.reason})`}.`,
 );
 for (const e of report.scenarios) {
   out();
   const latency = e.metric === 'latency';
-  const peers = e.cases.filter((c) => !c.shm);
+  const baseline = SCENARIOS.find((d) => d.id === e.id)?.baseline;
+  const peers = e.cases.filter((c) => !c.shm || c.id === baseline);
   out(`### ${e.id}: ${e.title} (${latency ? 'round trip, µs' : e.unit})`);
   out();
   const head = latency ? ['case', 'p50 µs', 'p99 µs', 'p50 range'] : ['case', e.unit, 'range'];
   if (e.metric === 'bytes') head.push('msgs/s');
-  const ratioHead = peers.map((p) => `vs ${PEERS[p.peer]?.label ?? p.id}`);
+  const ratioHead = peers.map((p) => `vs ${PEERS[p.peer]?.label ?? p.label}`);
   out(`| ${[...head, ...ratioHead].join(' | ')} |`);
   out(`|${[...head, ...ratioHead].map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`);
   for (const c of e.cases) {
@@ -480,7 +493,7 @@ for (const e of report.scenarios) {
     if (c.skipped) cells[1] = `skipped: ${c.skipped}`;
     else if (!Number.isFinite(c.value)) cells[1] = 'FAILED';
     for (const p of peers)
-      cells.push(c.shm ? ratio(e.ratios.find((r) => r.shm === c.id && r.peer === p.id)?.better) : '');
+      cells.push(c.shm && c !== p ? ratio(e.ratios.find((r) => r.shm === c.id && r.peer === p.id)?.better) : '');
     out(`| ${cells.join(' | ')} |`);
   }
   out();

@@ -18,6 +18,8 @@ export const PEERS = {
   'fork-rt': { label: "fork + process.send 'json'" },
   'worker-rt': { label: 'worker_threads postMessage (threads)' },
   futex: { label: 'C++ futex ping-pong (reference)', needs: 'g++' },
+  'cxx-ring': { label: 'C++ v2 ring, 1 per lock (reference)', needs: 'g++' },
+  'cxx-ring-batch': { label: `C++ v2 ring, ${BATCH} per lock (reference)`, needs: 'g++' },
   bullmq: { label: 'BullMQ Queue.add + Worker', needs: 'redis-server' },
   lpush: { label: 'LPUSH/BRPOP', needs: 'redis-server' },
   'lpush-pipe': { label: 'LPUSH pipelined / RPOP n', needs: 'redis-server' },
@@ -102,10 +104,26 @@ export const SCENARIOS = [
         label: 'zeromq PUSH/PULL ipc://',
         procs: (ctx) => peerPair('zmq', ctx.path('s1.zmq'), bytes(SIZE_SMALL)),
       },
+      {
+        id: 'cxx-ring',
+        peer: 'cxx-ring',
+        label: 'C++ reference of the v2 ring, one message per lock (two processes)',
+        exec: 'ring',
+        execArgs: ['1'],
+      },
+      {
+        id: 'cxx-ring-batch',
+        peer: 'cxx-ring-batch',
+        label: `C++ reference of the v2 ring, ${BATCH} per lock (two processes)`,
+        exec: 'ring',
+        execArgs: [String(BATCH)],
+      },
     ],
     targets: [
       { shm: 'shm-sync', peer: 'fork-json', min: 5, text: "one at a time >= 5x fork 'json'" },
       { shm: 'shm-batch', peer: 'socket', min: 1, text: 'batch >= 1x the batched Unix socket' },
+      { shm: 'shm-sync', peer: 'cxx-ring', min: 0.5, text: 'one at a time >= 0.5x the C++ reference, one per lock' },
+      { shm: 'shm-batch', peer: 'cxx-ring-batch', min: 0.3, text: 'batch >= 0.3x the C++ reference, 64 per lock' },
     ],
   },
   {
@@ -326,7 +344,7 @@ export const SCENARIOS = [
           ];
         },
       },
-      { id: 'futex', peer: 'futex', label: 'C++ futex wait/wake, two processes', exec: true },
+      { id: 'futex', peer: 'futex', label: 'C++ futex wait/wake, two processes', exec: 'futex' },
       {
         id: 'fork',
         peer: 'fork-rt',
@@ -355,6 +373,35 @@ export const SCENARIOS = [
     targets: [
       { shm: 'shm-sync', peer: 'futex', maxRatio: 1.5, text: 'sync p50 <= 1.5x the C++ futex ping-pong' },
       { shm: 'shm-async', peer: 'worker', maxRatio: 1, text: 'async p50 <= worker_threads' },
+    ],
+  },
+  {
+    id: 'S6',
+    title: '64-byte messages, N producers -> N consumers on one queue (scaling)',
+    metric: 'msgs',
+    // The ratios of this scenario are ours against ours: every case against the 1x1 one.
+    baseline: 'shm-1x1',
+    cases: [1, 2, 4].map((n) => ({
+      id: `shm-${n}x${n}`,
+      shm: true,
+      label: `shm-queue putSync/getSync, ${n} -> ${n} processes`,
+      procs: (ctx) => {
+        const name = ctx.queue({ codec: 'raw' });
+        const p = { name, ...bytes(SIZE_SMALL), mode: 'sync', producers: n, consumers: n };
+        return Array.from({ length: n }, (_, i) => [
+          { family: 'shm', role: 'producer', params: { ...p, producer: i } },
+          { family: 'shm', role: 'consumer', params: p },
+        ]).flat();
+      },
+    })),
+    targets: [
+      { shm: 'shm-2x2', peer: 'shm-1x1', min: 0.8, text: '2x2 aggregate >= 0.8x the 1x1 figure' },
+      {
+        shm: 'shm-4x4',
+        peer: 'shm-1x1',
+        min: 0.5,
+        text: '4x4 aggregate (oversubscribed on 2 cores) >= 0.5x the 1x1 figure',
+      },
     ],
   },
   ...redisScenarios(),
