@@ -2,14 +2,13 @@
 // ring, layout version 2. Real processes: a test-hook build (SHM_QUEUE_TEST_HOOKS) parks a put or a
 // get inside its unlocked copy for good, so that a test can prove what happens then and kill it there.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
 import { Queue, JoinableQueue } from '../src/index.js';
 import { addon } from '../src/native/index.js';
-import { DIST, collect, lineReader, uniqueName } from './helpers.js';
+import { DIST, collect, intact, lineReader, sealed, uniqueName, waitFor } from './helpers.js';
 
 const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/native/index.js', import.meta.url))).href;
 const MIB = 1 << 20;
@@ -39,22 +38,6 @@ function parkedInCopy(name: string, what: 'put' | 'get', size = MIB): ChildProce
     { name, what, size },
   );
 }
-
-/** A payload whose bytes 0..19 are the SHA-1 of the rest: a torn copy cannot pass. */
-function sealed(size: number): Buffer {
-  const b = randomFillSync(Buffer.allocUnsafe(size));
-  createHash('sha1').update(b.subarray(20)).digest().copy(b, 0);
-  return b;
-}
-const intact = (b: Buffer): boolean => createHash('sha1').update(b.subarray(20)).digest().equals(b.subarray(0, 20));
-
-const waitFor = async (what: () => boolean, ms = 5000): Promise<void> => {
-  const until = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > until) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe('copies happen outside the lock', () => {
   it('a 1 MiB get copies out while a 1 MiB put is inside its copy (and a put copies in while a get is)', async () => {

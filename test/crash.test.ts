@@ -2,14 +2,13 @@
 // any instant, including while provably holding the lock mid-copy of a 1 MiB record, and while
 // waiting, never wedge the queue, tear a message or lose an acknowledged one.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Queue } from '../src/index.js';
 // @ts-expect-error plain ESM helper shared with `npm run torture`
 import { runStorm, summaryLine } from '../scripts/storm.mjs';
-import { DIST, collect, lineReader, uniqueName } from './helpers.js';
+import { DIST, collect, intact, lineReader, sealed, uniqueName, waitFor } from './helpers.js';
 
 const BINDING = pathToFileURL(fileURLToPath(new URL('../dist/native/index.js', import.meta.url))).href;
 const MIB = 1 << 20;
@@ -34,22 +33,6 @@ function spawnHooked(code: string, args: unknown, stdin = false): ChildProcess {
     env: { ...process.env, SHM_QUEUE_ADDON: inject('hookAddon'), SHM_QUEUE_TEST_HOOKS: '1' },
   });
 }
-
-/** A payload whose bytes 0..19 are the SHA-1 of the rest: a torn copy cannot pass. */
-function sealed(size: number): Buffer {
-  const b = randomFillSync(Buffer.allocUnsafe(size));
-  createHash('sha1').update(b.subarray(20)).digest().copy(b, 0);
-  return b;
-}
-const intact = (b: Buffer): boolean => createHash('sha1').update(b.subarray(20)).digest().equals(b.subarray(0, 20));
-
-const waitFor = async (what: () => boolean, ms = 5000): Promise<void> => {
-  const until = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > until) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('SIGKILL storm', () => {
   it(

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, inject } from 'vitest';
@@ -119,4 +120,24 @@ export function okJson(r: ChildResult): unknown {
   if (r.code !== 0) throw new Error(`child failed (code ${r.code}, signal ${r.signal}):\n${r.stderr}\n${r.stdout}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1] as string);
+}
+
+/** A payload whose bytes 0..19 are the SHA-1 of the rest: a torn copy cannot pass {@link intact}. */
+export function sealed(size: number): Buffer {
+  const b = randomFillSync(Buffer.allocUnsafe(size));
+  createHash('sha1').update(b.subarray(20)).digest().copy(b, 0);
+  return b;
+}
+
+/** Whether a {@link sealed} payload arrived whole. */
+export const intact = (b: Buffer): boolean =>
+  createHash('sha1').update(b.subarray(20)).digest().equals(b.subarray(0, 20));
+
+/** Polls `what` every 5 ms until it holds; throws after `ms`. */
+export async function waitFor(what: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
