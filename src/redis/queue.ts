@@ -750,16 +750,18 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     }
   }
 
+  /** Runs the ACK script for `deliveries`: per message, 1 when this consumer still held it. */
+  async #runAck(deliveries: readonly Delivery[]): Promise<unknown[]> {
+    const k = this.#keys;
+    const ids = deliveries.map((d) => d.id);
+    return (await this.#run(ACK, [k.meta, k.stream, k.full], [this.consumer, k.channel, ...ids])) as unknown[];
+  }
+
   /** Acknowledges and deletes received messages; returns those this consumer still held. */
   async #ack(got: Delivery[]): Promise<Delivery[]> {
-    const k = this.#keys;
     let res: unknown[];
     try {
-      res = (await this.#run(
-        ACK,
-        [k.meta, k.stream, k.full],
-        [this.consumer, k.channel, ...got.map((d) => d.id)],
-      )) as unknown[];
+      res = await this.#runAck(got);
     } catch (error) {
       // The acknowledgement may or may not have reached the server: keep the messages and settle
       // that on the next get instead of losing them (see #retryAcks).
@@ -779,14 +781,9 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   async #retryAcks(): Promise<Delivery[]> {
     const list = this.#ackRetry;
     this.#ackRetry = [];
-    const k = this.#keys;
     let res: unknown[];
     try {
-      res = (await this.#run(
-        ACK,
-        [k.meta, k.stream, k.full],
-        [this.consumer, k.channel, ...list.map((d) => d.id)],
-      )) as unknown[];
+      res = await this.#runAck(list);
     } catch (error) {
       this.#ackRetry = list.concat(this.#ackRetry);
       throw error;
