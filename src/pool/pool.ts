@@ -22,6 +22,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AsyncResult } from './async-result.js';
+import { deathSignalPrefix } from './death-signal.js';
 import {
   type Codec,
   invalidArgType,
@@ -1015,7 +1016,13 @@ export class ProcessPool implements AsyncDisposable {
       maxTasks: this.#s.maxTasksPerChild,
       codecs: this.#s.codecs,
     };
-    const child = spawn(process.execPath, [...this.#s.execArgv, WORKER_FILE, JSON.stringify(config)], {
+    // Under setpriv (where there is one) the kernel kills the worker when the pool's process dies,
+    // even if it is stuck before its own code runs (see death-signal.ts); same pid, node after exec.
+    const nodeArgs = [...this.#s.execArgv, WORKER_FILE, JSON.stringify(config)];
+    const [wrapper, ...wrapperArgs] = deathSignalPrefix();
+    const [command, args] =
+      wrapper === undefined ? [process.execPath, nodeArgs] : [wrapper, [...wrapperArgs, process.execPath, ...nodeArgs]];
+    const child = spawn(command, args, {
       stdio: ['pipe', 'inherit', 'inherit'],
       env: this.#s.env,
     });
