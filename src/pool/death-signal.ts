@@ -52,5 +52,10 @@ export function deathSignalPrefix(): readonly string[] {
   const words = [setpriv, '--pdeathsig', 'KILL', '--'];
   const probe = spawnSync(setpriv, [...words.slice(1), setpriv, '--version'], { stdio: 'ignore', timeout: 10_000 });
   if (probe.status === 0) prefix = Object.freeze(words);
+  // No process to spare right now (RLIMIT_NPROC): ask again for the next pool.
+  else if ((probe.error as NodeJS.ErrnoException | undefined)?.code === 'EAGAIN') {
+    prefix = undefined;
+    return [];
+  }
   return prefix;
 }
