@@ -151,12 +151,13 @@ describe('ProcessPool: workers that never finish starting', () => {
       const stuck = await once.pid();
       expect(alive(stuck)).toBe(true);
       child.kill('SIGKILL'); // no exit handler runs; the stuck worker never reads its stdin
-      await collect(child);
       try {
         await until(() => gone(stuck), 10_000, 'the stuck worker to die with the pool process');
       } finally {
         if (!gone(stuck)) process.kill(stuck, 'SIGKILL');
       }
+      // (Its output pipes, inherited from the pool's process, close only once it is gone.)
+      expect((await collect(child)).signal).toBe('SIGKILL');
     },
   );
 
