@@ -93,6 +93,9 @@ const COALESCE_BELOW = 8;
 /** ...when its waits for results take this long on average (ms): the machine is loaded. */
 const COALESCE_WAKE_MS = 0.5;
 const COALESCE_INFLIGHT = 64;
+/** A wait on a worker's queue failed without the worker having gone (no waiter thread could be made:
+ *  EAGAIN under RLIMIT_NPROC): it is tried again after this many ms, rather than at once in a loop. */
+const WAIT_RETRY_MS = 10;
 
 /** The compiled worker entry: next to this file in dist/, or dist/pool/ when running from src/. */
 const WORKER_FILE = ((): string => {
@@ -908,7 +911,11 @@ export class ProcessPool implements AsyncDisposable {
         try {
           await w.tasks.put(next.bytes, { signal: w.stopReading.signal });
         } catch {
-          return; // the worker is gone (or its handle closed): its exit handles the backlog
+          // The worker is gone (or its handle closed): its exit handles the backlog. Otherwise the
+          // wait could not start (no waiter thread): try again shortly.
+          if (w.exit || w.stopReading.signal.aborted) return;
+          await sleepMs(WAIT_RETRY_MS);
+          continue;
         }
         this.#sent(next.task);
         w.backlog.shift();
@@ -1106,7 +1113,11 @@ export class ProcessPool implements AsyncDisposable {
         }
         batch = await w.results.getMany(256, { signal: w.stopReading.signal });
       } catch {
-        continue; // aborted or closed: the worker exited (checked at the top)
+        // Aborted or closed: the worker exited (checked at the top). Otherwise the wait could not
+        // start (no thread for the queue's waiter): retrying at once would be a loop of promise
+        // jobs that starves the event loop, so no timer, exit or start-up bound would ever run.
+        if (!w.exit && !w.stopReading.signal.aborted) await sleepMs(WAIT_RETRY_MS);
+        continue;
       }
       if (waited >= 0) w.wakeMs = w.wakeMs * 0.8 + (performance.now() - waited) * 0.2;
       for (const bytes of batch) this.#onMessage(w, bytes);
