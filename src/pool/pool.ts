@@ -393,7 +393,11 @@ export class ProcessPool implements AsyncDisposable {
     return this.#iterate<T>(name, iterable, options, false);
   }
 
-  /** Takes no new task; the tasks already accepted run to the end, then the workers exit. */
+  /**
+   * Takes no new task; the tasks already accepted run to the end, then the workers exit. A worker
+   * still starting by then holds no task: it is killed rather than waited for (it may be stuck in
+   * Node's own start-up and never read its queue).
+   */
   close(): void {
     if (this.#state !== 'running') return;
     this.#state = 'closed';
