@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, expect } from 'vitest';
 import { ProcessPool, type ProcessPoolOptions } from '../src/index.js';
 
@@ -29,6 +29,20 @@ export function alive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The process is gone: no such pid, or a zombie (dead, waiting to be reaped: an orphan's new
+ * parent, PID 1 here, may take its time).
+ */
+export function gone(pid: number): boolean {
+  if (!alive(pid)) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
   }
 }
 

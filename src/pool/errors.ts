@@ -11,6 +11,7 @@ import { ShmQueueError } from './deps.js';
 /** Every stable code of a {@link ProcessPoolError}. */
 export type ProcessPoolErrorCode =
   | 'ERR_WORKER_CRASHED'
+  | 'ERR_WORKER_STARTUP_TIMEOUT'
   | 'ERR_POOL_CLOSED'
   | 'ERR_POOL_TERMINATED'
   | 'ERR_POOL_RUNNING'
@@ -65,6 +66,25 @@ export class WorkerCrashedError extends ProcessPoolError {
   }
 }
 
+/**
+ * A worker was not ready for tasks within the pool's `startupTimeout`, so the pool killed it
+ * (`SIGKILL`). It arrives as the `cause` of a {@link PoolStartupError} when start-up keeps
+ * failing; a single slow start only costs a respawn. Raise `startupTimeout` when the task module
+ * or the initializer legitimately takes longer.
+ */
+export class WorkerStartupTimeoutError extends ProcessPoolError {
+  /** The limit that expired, in milliseconds. */
+  readonly timeout: number;
+  /** Process id of the worker that was killed. */
+  readonly pid: number;
+
+  constructor(message: string, timeout: number, pid: number) {
+    super('ERR_WORKER_STARTUP_TIMEOUT', message);
+    this.timeout = timeout;
+    this.pid = pid;
+  }
+}
+
 /** The pool was closed with `close()`: it takes no new task (tasks already accepted still run). */
 export class PoolClosedError extends ProcessPoolError {
   constructor(message: string) {
@@ -88,9 +108,10 @@ export class PoolRunningError extends ProcessPoolError {
 
 /**
  * Workers kept dying during start-up (the task module does not load, the initializer throws or
- * is missing, a bad `execArgv`...), so the pool stopped instead of starting workers forever.
- * `cause` is the last worker's own error (rebuilt), or a {@link WorkerCrashedError} when it died
- * without saying why. Every pending task and every later call rejects with this error.
+ * is missing, a bad `execArgv`...) or not getting ready within `startupTimeout`, so the pool
+ * stopped instead of starting workers forever. `cause` is the last worker's own error (rebuilt),
+ * a {@link WorkerStartupTimeoutError} when it was killed for not starting in time, or a
+ * {@link WorkerCrashedError} when it died without saying why. Every pending task and every later call rejects with this error.
  */
 export class PoolStartupError extends ProcessPoolError {
   /** Start-up failures in a row that made the pool give up. */

@@ -10,6 +10,7 @@ export type { CodecSource } from './queue-refs.js';
 export {
   ProcessPoolError,
   WorkerCrashedError,
+  WorkerStartupTimeoutError,
   PoolClosedError,
   PoolTerminatedError,
   PoolRunningError,

@@ -35,6 +35,15 @@ export interface ProcessPoolOptions {
   maxQueued?: number;
   /** Milliseconds a task may run; then its worker is killed and replaced and the task rejects with `ERR_TASK_TIMEOUT`. */
   taskTimeout?: number;
+  /**
+   * Milliseconds a worker may take from its spawn to being ready for tasks (Node's own start-up,
+   * `execArgv` preloads, importing the task module, the initializer). A worker not ready by then
+   * is killed (`SIGKILL`) and counts as a start-up failure: three in a row fail the pool with
+   * `ERR_POOL_STARTUP`. Default 30,000 (a loaded machine starts a worker in about a second; raise
+   * it for a module or initializer that takes longer). `Infinity`: no limit (a worker that never
+   * starts then holds its slot for good; `close()` and `terminate()` still kill it).
+   */
+  startupTimeout?: number;
   /** Times a task whose worker died is run again on another worker before it rejects with `ERR_WORKER_CRASHED` (default 0). */
   retries?: number;
   /** Environment of the workers (default: `process.env`). */
@@ -110,6 +119,7 @@ const POOL_KEYS = [
   'maxTasksPerChild',
   'maxQueued',
   'taskTimeout',
+  'startupTimeout',
   'retries',
   'env',
   'execArgv',
@@ -117,6 +127,10 @@ const POOL_KEYS = [
   'codecs',
 ] as const;
 const DEFAULT_QUEUE_CAPACITY = 4 << 20;
+/** A loaded 2-core machine starts a node worker in 0.1-1 s; this leaves room for a slow module or initializer. */
+const DEFAULT_STARTUP_TIMEOUT = 30_000;
+/** Longest timer Node keeps (larger delays fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function defaultProcesses(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length || 1;
@@ -130,6 +144,8 @@ export interface Settings {
   maxTasksPerChild: number;
   maxQueued: number;
   taskTimeout: number;
+  /** Milliseconds, or -1 for none. */
+  startupTimeout: number;
   retries: number;
   env: NodeJS.ProcessEnv;
   execArgv: string[];
@@ -153,6 +169,20 @@ export function settingsOf(raw: unknown): Settings {
   if (o['taskTimeout'] !== undefined) {
     taskTimeout = validateTimeout(o['taskTimeout'], 'options.taskTimeout');
     if (taskTimeout === 0) throw outOfRange('options.taskTimeout', 'a number of milliseconds > 0', 0);
+  }
+  let startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+  if (o['startupTimeout'] !== undefined) {
+    const raw = o['startupTimeout'];
+    if (typeof raw !== 'number')
+      throw invalidArgType('options.startupTimeout', 'of type number (milliseconds, or Infinity)', raw);
+    if (raw === Infinity) startupTimeout = -1;
+    else if (Number.isNaN(raw) || raw <= 0 || raw > MAX_TIMER_MS)
+      throw outOfRange(
+        'options.startupTimeout',
+        `a number of milliseconds > 0 and <= ${MAX_TIMER_MS}, or Infinity`,
+        raw,
+      );
+    else startupTimeout = Math.ceil(raw);
   }
   const env = o['env'];
   if (env !== undefined && (typeof env !== 'object' || env === null))
@@ -181,6 +211,7 @@ export function settingsOf(raw: unknown): Settings {
     maxTasksPerChild: optionalInt('maxTasksPerChild', 1, Number.MAX_SAFE_INTEGER, 0),
     maxQueued: optionalInt('maxQueued', 1, Number.MAX_SAFE_INTEGER, Infinity),
     taskTimeout,
+    startupTimeout,
     retries: optionalInt('retries', 0, 1000, 0),
     env: (env as NodeJS.ProcessEnv | undefined) ?? process.env,
     execArgv: (execArgv as string[] | undefined) ?? [],

@@ -22,6 +22,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AsyncResult } from './async-result.js';
+import { deathSignalPrefix } from './death-signal.js';
 import {
   type Codec,
   invalidArgType,
@@ -43,6 +44,7 @@ import {
   TaskTimeoutError,
   UnknownTaskError,
   WorkerCrashedError,
+  WorkerStartupTimeoutError,
 } from './errors.js';
 import {
   type ApplyOptions,
@@ -91,6 +93,9 @@ const COALESCE_BELOW = 8;
 /** ...when its waits for results take this long on average (ms): the machine is loaded. */
 const COALESCE_WAKE_MS = 0.5;
 const COALESCE_INFLIGHT = 64;
+/** A wait on a worker's queue failed without the worker having gone (no waiter thread could be made:
+ *  EAGAIN under RLIMIT_NPROC): it is tried again after this many ms, rather than at once in a loop. */
+const WAIT_RETRY_MS = 10;
 
 /** The compiled worker entry: next to this file in dist/, or dist/pool/ when running from src/. */
 const WORKER_FILE = ((): string => {
@@ -160,6 +165,10 @@ interface Worker {
   wakeMs: number;
   /** It answered a task (so it started fine). */
   answered: boolean;
+  /** Kills the worker if it is not ready within `startupTimeout` (null once ready, or with no limit). */
+  startTimer: NodeJS.Timeout | null;
+  /** The pool killed it for not being ready within `startupTimeout`. */
+  startupTimedOut: boolean;
 }
 
 const noop = (): void => {};
@@ -384,7 +393,11 @@ export class ProcessPool implements AsyncDisposable {
     return this.#iterate<T>(name, iterable, options, false);
   }
 
-  /** Takes no new task; the tasks already accepted run to the end, then the workers exit. */
+  /**
+   * Takes no new task; the tasks already accepted run to the end, then the workers exit. A worker
+   * still starting by then holds no task: it is killed rather than waited for (it may be stuck in
+   * Node's own start-up and never read its queue).
+   */
   close(): void {
     if (this.#state !== 'running') return;
     this.#state = 'closed';
@@ -902,7 +915,11 @@ export class ProcessPool implements AsyncDisposable {
         try {
           await w.tasks.put(next.bytes, { signal: w.stopReading.signal });
         } catch {
-          return; // the worker is gone (or its handle closed): its exit handles the backlog
+          // The worker is gone (or its handle closed): its exit handles the backlog. Otherwise the
+          // wait could not start (no waiter thread): try again shortly.
+          if (w.exit || w.stopReading.signal.aborted) return;
+          await sleepMs(WAIT_RETRY_MS);
+          continue;
         }
         this.#sent(next.task);
         w.backlog.shift();
@@ -1010,7 +1027,13 @@ export class ProcessPool implements AsyncDisposable {
       maxTasks: this.#s.maxTasksPerChild,
       codecs: this.#s.codecs,
     };
-    const child = spawn(process.execPath, [...this.#s.execArgv, WORKER_FILE, JSON.stringify(config)], {
+    // Under setpriv (where there is one) the kernel kills the worker when the pool's process dies,
+    // even if it is stuck before its own code runs (see death-signal.ts); same pid, node after exec.
+    const nodeArgs = [...this.#s.execArgv, WORKER_FILE, JSON.stringify(config)];
+    const [wrapper, ...wrapperArgs] = deathSignalPrefix();
+    const [command, args] =
+      wrapper === undefined ? [process.execPath, nodeArgs] : [wrapper, [...wrapperArgs, process.execPath, ...nodeArgs]];
+    const child = spawn(command, args, {
       stdio: ['pipe', 'inherit', 'inherit'],
       env: this.#s.env,
     });
@@ -1039,8 +1062,14 @@ export class ProcessPool implements AsyncDisposable {
       finished: false,
       wakeMs: 0,
       answered: false,
+      startTimer: null,
+      startupTimedOut: false,
     };
     this.#workers.add(w);
+    if (this.#s.startupTimeout >= 0) {
+      w.startTimer = setTimeout(() => this.#startupTimeout(w), this.#s.startupTimeout);
+      w.startTimer.unref(); // what keeps the process alive is the reader of its results, as for any start-up
+    }
     child.stdin?.on('error', noop);
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     child.unref();
@@ -1056,6 +1085,7 @@ export class ProcessPool implements AsyncDisposable {
     if (w.exit) return;
     w.exit = error ? { code, signal, error } : { code, signal };
     if (w.runTimer) clearTimeout(w.runTimer);
+    if (w.startTimer) clearTimeout(w.startTimer);
     w.stopReading.abort();
     if (!w.reading) this.#finish(w);
   }
@@ -1087,7 +1117,11 @@ export class ProcessPool implements AsyncDisposable {
         }
         batch = await w.results.getMany(256, { signal: w.stopReading.signal });
       } catch {
-        continue; // aborted or closed: the worker exited (checked at the top)
+        // Aborted or closed: the worker exited (checked at the top). Otherwise the wait could not
+        // start (no thread for the queue's waiter): retrying at once would be a loop of promise
+        // jobs that starves the event loop, so no timer, exit or start-up bound would ever run.
+        if (!w.exit && !w.stopReading.signal.aborted) await sleepMs(WAIT_RETRY_MS);
+        continue;
       }
       if (waited >= 0) w.wakeMs = w.wakeMs * 0.8 + (performance.now() - waited) * 0.2;
       for (const bytes of batch) this.#onMessage(w, bytes);
@@ -1111,6 +1145,8 @@ export class ProcessPool implements AsyncDisposable {
       case FromWorker.Ready: {
         const [pid, functions] = msg.body as [number, string[]];
         w.ready = true;
+        if (w.startTimer) clearTimeout(w.startTimer);
+        w.startTimer = null;
         w.pid = pid;
         if (this.#exports === null) this.#exports = new Set(functions);
         if (this.#state === 'closed') this.#stopIfDone();
@@ -1201,11 +1237,19 @@ export class ProcessPool implements AsyncDisposable {
     w.child.kill('SIGKILL');
   }
 
-  /** Graceful stop: the worker's next get finds its queue shut down and it exits. */
+  /**
+   * Graceful stop: the worker's next get finds its queue shut down and it exits. A worker that is
+   * not ready holds no task and may never read its queue (stuck in Node's start-up, a preload or
+   * the module's import): it is killed instead, so that join() does not wait for it.
+   */
   #stopWorker(w: Worker): void {
     if (w.stopping || w.exit) return;
     w.stopping = true;
     w.child.ref();
+    if (!w.ready) {
+      w.child.kill('SIGKILL');
+      return;
+    }
     try {
       w.tasks.shutdown();
     } catch {
@@ -1218,6 +1262,15 @@ export class ProcessPool implements AsyncDisposable {
     if (this.#state !== 'closed' || this.#unsettled > 0 || this.#submitters > 0) return;
     this.#stopped = true;
     for (const w of this.#workers) this.#stopWorker(w);
+  }
+
+  /** The start-up bound of `w` passed: a worker still not ready is killed, a start-up failure. */
+  #startupTimeout(w: Worker): void {
+    w.startTimer = null;
+    if (w.ready || w.exit || w.stopping || w.kill !== null) return;
+    w.startupTimedOut = true;
+    w.child.ref();
+    w.child.kill('SIGKILL');
   }
 
   /** Called once per worker after its exit, when its reader is done: accounts for its tasks. */
@@ -1259,7 +1312,9 @@ export class ProcessPool implements AsyncDisposable {
       }
     }
 
-    const expected = w.stopping || w.kill !== null || (w.ready && exit.code === 0 && w.inflight.length === 0);
+    // A worker killed for its start-up time is no crash (the pool killed it), but is a start-up failure.
+    const expected =
+      w.stopping || w.kill !== null || w.startupTimedOut || (w.ready && exit.code === 0 && w.inflight.length === 0);
     const retired =
       !w.stopping && w.kill === null && this.#s.maxTasksPerChild > 0 && w.sent >= this.#s.maxTasksPerChild;
     if (retired && exit.code === 0 && w.inflight.every((t) => t.state === 'settled')) this.#counts.recycled++;
@@ -1307,16 +1362,30 @@ export class ProcessPool implements AsyncDisposable {
     }
 
     // A start-up failure: the worker died on its own before it answered any task, holding none
-    // (during start-up, or soon after while idle: a module whose own timer kills the process).
-    if (!w.answered && held.length === 0 && !expected) {
+    // (during start-up, or soon after while idle: a module whose own timer kills the process), or
+    // the pool killed it for not being ready within startupTimeout.
+    if (!w.answered && held.length === 0 && (!expected || w.startupTimedOut)) {
       // A worker that says why (or exits with a code) fails the same way next time; one killed by
-      // a signal may have met the OOM killer or an impatient operator: it gets more chances.
+      // a signal may have met the OOM killer or an impatient operator: it gets more chances. One
+      // that did not start in time was killed by the pool itself: that counts in full (the next
+      // one, started the same way, is likely to hang the same way).
       this.#startupFailures +=
-        w.fatal !== undefined || exit.signal === null ? 1 : STARTUP_FAILURE_LIMIT / SIGNAL_STARTUP_LIMIT;
+        w.startupTimedOut || w.fatal !== undefined || exit.signal === null
+          ? 1
+          : STARTUP_FAILURE_LIMIT / SIGNAL_STARTUP_LIMIT;
       this.#startupAttempts++;
+      const limit = this.#s.startupTimeout;
       this.#lastStartupError =
         w.fatal ??
         exit.error ??
+        (w.startupTimedOut
+          ? new WorkerStartupTimeoutError(
+              `worker pid ${w.pid} did not start within ${limit} ms (it was not ready for tasks: options.startupTimeout), ` +
+                'so the pool killed it; raise startupTimeout if the task module or the initializer takes longer',
+              limit,
+              w.pid,
+            )
+          : null) ??
         new WorkerCrashedError(
           `worker pid ${w.pid} exited ${w.ready ? 'before its first task' : 'during start-up'} (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}) without saying why`,
           exit.code,
