@@ -276,12 +276,13 @@ OpenResult MapAndValidate(int fd, const std::string& name, bool writable, int64_
                                                    ")");
     }
     if (uint64_t(st.st_size) >= sizeof(Header)) {
-      const Header* h = static_cast<const Header*>(mmap(nullptr, sizeof(Header), PROT_READ, MAP_SHARED, fd, 0));
-      if (h == MAP_FAILED) return SysFail("mmap");
-      bool ready = h->state.load(std::memory_order_acquire) == kStateReady;
-      bool foreign = h->magic != kMagic && h->magic != 0;
-      munmap(const_cast<Header*>(h), sizeof(Header));
-      if (ready || foreign) break;
+      // pread, not a mapping: a file its owner shrinks meanwhile gives a short read, not SIGBUS.
+      uint8_t bytes[sizeof(Header)];
+      ssize_t got = pread(fd, bytes, sizeof bytes, 0);
+      if (got < 0) return SysFail("pread");
+      HeaderFields early = FieldsFromBytes(bytes);
+      bool complete = size_t(got) == sizeof bytes;
+      if (complete && (early.state == kStateReady || (early.magic != kMagic && early.magic != 0))) break;
     }
     if (NowMs() >= give_up) {
       return Refuse(SegmentReason::kUnfinished,
@@ -291,18 +292,34 @@ OpenResult MapAndValidate(int fd, const std::string& name, bool writable, int64_
     }
     usleep(1000);
   }
-  void* p = mmap(nullptr, st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+  // Inspection (read-only, any owner) works on a private copy of the header read with pread: it
+  // never maps the file, so an owner that truncates it cannot make the inspecting process die of
+  // SIGBUS, and the ring (which Stats() does not read) is never touched.
+  void* p = writable ? mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                     : mmap(nullptr, sizeof(Header), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return SysFail("mmap");
+  size_t mapped = writable ? size_t(st.st_size) : sizeof(Header);
+  if (!writable) {
+    ssize_t got = pread(fd, p, sizeof(Header), 0);
+    if (got < 0 || size_t(got) < sizeof(Header)) {
+      int err = errno;
+      munmap(p, mapped);
+      if (got < 0) return SysFail("pread", err);
+      return Refuse(SegmentReason::kTruncated,
+                    "queue '" + name + "' was truncated to " + std::to_string(got) + " bytes while it was being read");
+    }
+  }
   Header* h = static_cast<Header*>(p);
   HeaderFields f = CopyFields(h);
   std::string problem;
   SegmentReason reason = CheckFields(f, uint64_t(st.st_size), &problem);
   if (reason != SegmentReason::kNone) {
-    munmap(p, st.st_size);
+    munmap(p, mapped);
     return Refuse(reason, "queue '" + name + "' " + problem);
   }
   seg->header = h;
-  seg->data = static_cast<uint8_t*>(p) + sizeof(Header);
+  seg->header_copy = !writable;
+  seg->data = writable ? static_cast<uint8_t*>(p) + sizeof(Header) : nullptr;
   seg->map_size = st.st_size;
   seg->capacity = f.capacity;
   seg->maxsize = f.maxsize;
@@ -366,7 +383,8 @@ OpenResult OpenSegment(const std::string& name, OpenMode mode, const CreateOptio
 }
 
 void CloseSegment(Segment* seg) {
-  if (seg->header) munmap(seg->header, seg->map_size);
+  if (seg->header) munmap(seg->header, seg->header_copy ? sizeof(Header) : seg->map_size);
+  seg->header_copy = false;
   seg->header = nullptr;
   seg->data = nullptr;
   if (seg->fd >= 0) close(seg->fd);

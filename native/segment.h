@@ -12,8 +12,10 @@
 
 namespace shmq {
 
-/** kInspect maps the segment read-only and does not attach: for `shm-queue ls/stat`, which must
- *  neither change a queue nor need write access to it. Only Stats() may be called on it. */
+/** kInspect reads a private copy of the header (pread, no shared mapping) and does not attach:
+ *  for `shm-queue ls/stat`, which must neither change a queue nor need write access to it, and
+ *  must not die of SIGBUS when a hostile owner truncates the file. Only Stats() may be called on
+ *  it; its counters are those of the moment of the open. */
 enum class OpenMode { kCreate, kOpen, kCreateOrOpen, kInspect };
 
 struct CreateOptions {
@@ -66,6 +68,9 @@ struct Segment {
   uint32_t flags = 0;
   std::string codec;
   bool read_only = false;
+  /** `header` is a private copy of sizeof(Header) bytes (kInspect), not the shared mapping;
+   *  `data` is null. */
+  bool header_copy = false;
   // The segment file, kept open to re-check its size on recovery; its identity, to recognise it
   // in another process's /proc/PID/maps.
   int fd = -1;

@@ -1,6 +1,15 @@
 import { openSync, readFileSync, closeSync, writeFileSync, writeSync, utimesSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Queue, JoinableQueue, inspectQueue, listQueues, peekQueue, segmentPath, type Codec } from '../src/index.js';
+import {
+  Queue,
+  JoinableQueue,
+  inspectQueue,
+  listQueues,
+  MessageDecodeError,
+  peekQueue,
+  segmentPath,
+  type Codec,
+} from '../src/index.js';
 import { uniqueName } from './helpers.js';
 
 // Offsets in the segment header (native/layout.h `Header`, pinned by static_asserts), for tests that scribble on it.
@@ -180,6 +189,29 @@ describe('peekQueue', () => {
     expect(peekQueue(name, { codec: upper }).messages[0]?.value).toBe('hello');
     expect(() => peekQueue(name, { codec: 'json' })).toThrow(expect.objectContaining({ code: 'ERR_CODEC_MISMATCH' }));
     expect(() => peekQueue(name, { max: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+  });
+
+  it('reports a message the codec cannot decode as a MessageDecodeError and leaves it queued', () => {
+    const name = uniqueName('peek-undecodable');
+    const picky: Codec<string> = {
+      name: 'picky',
+      encode: (s) => Buffer.from(s),
+      decode: (b) => {
+        const s = Buffer.from(b).toString();
+        if (s === 'bad') throw new SyntaxError('picky refuses bad');
+        return s;
+      },
+    };
+    using q = Queue.create(name, { codec: picky });
+    q.putManySync(['good', 'bad']);
+    const [good, bad] = peekQueue(name, { codec: picky }).messages;
+    expect(good).toMatchObject({ decoded: true, value: 'good' });
+    expect(bad?.decoded).toBe(false);
+    expect(bad?.error).toBeInstanceOf(MessageDecodeError);
+    expect(bad?.error).toMatchObject({ code: 'ERR_MESSAGE_DECODE', codec: 'picky', bytes: Buffer.from('bad') });
+    expect(bad?.error?.cause).toBeInstanceOf(SyntaxError);
+    expect(bad?.error?.message).toContain('still in the queue');
+    expect(q.qsize()).toBe(2);
   });
 
   it('grows its buffer for messages larger than the default read buffer', () => {

@@ -4,7 +4,7 @@
  * @module
  */
 import { type Codec, type CodecName, isBuiltinCodecName, resolveCodec } from '../codecs/index.js';
-import { CodecMismatchError, QueueNotFoundError, statusError } from '../errors.js';
+import { CodecMismatchError, MessageDecodeError, QueueNotFoundError, statusError } from '../errors.js';
 import { addon, align8, type NativeHandle, OpenMode, status as S } from '../native/index.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
 import { classifyOpenError, precheck, segmentPath } from './segment.js';
@@ -95,7 +95,13 @@ export function peekQueue(name: string, options?: PeekOptions): PeekResult {
             m.value = codec.decode(bytes.subarray());
             m.decoded = true;
           } catch (error) {
-            m.error = error instanceof Error ? error : new Error(String(error));
+            const why = error instanceof Error ? error.message : String(error);
+            m.error = new MessageDecodeError(
+              `message ${i} of queue '${valid}' (${len} bytes) could not be decoded by codec '${codec.name}' (${why}); it is still in the queue`,
+              bytes,
+              codec.name,
+              error,
+            );
           }
         }
         messages.push(m);

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Codec, CodecName } from '../codecs/index.js';
+import type { MessageDecodeError } from '../errors.js';
 import type { QueueStats } from '../types.js';
 
 /** What `inspectQueue` reports: the queue's {@link QueueStats} plus a few derived facts. */
@@ -96,8 +97,11 @@ export interface PeekedMessage {
   decoded: boolean;
   /** The decoded value, when `decoded`. */
   value?: unknown;
-  /** Why decoding failed, when a codec was available but threw. */
-  error?: Error;
+  /**
+   * Why decoding failed, when a codec was available but threw: a `MessageDecodeError`
+   * (`ERR_MESSAGE_DECODE`) with the codec's error as `cause`. The message stays in the queue.
+   */
+  error?: MessageDecodeError;
 }
 
 /** What `peekQueue` returns. */
