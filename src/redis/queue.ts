@@ -52,11 +52,13 @@ import {
 import { evalScript, pairs, readStats, type RedisQueueStats } from './stats.js';
 import {
   ACK,
+  EXCHANGE,
   FORGET_CONSUMER,
   FORMAT_VERSION,
   NACK,
   OPEN,
   PUT,
+  RELEASE,
   SHUTDOWN,
   SIZE,
   ScriptStatus,
@@ -76,6 +78,14 @@ export const REDIS_MAX_MESSAGE_SIZE = 512 * 1024 * 1024;
 export const DEFAULT_VISIBILITY_TIMEOUT = 30_000;
 /** Longest one blocking read waits before the handle looks again (reclaims, shutdown). */
 const BLOCK_SLICE_MS = 1000;
+/**
+ * Taking ahead: a get (auto mode) acknowledges its message and takes the next one in the same
+ * script, so that the following get is one round trip. The message taken ahead is held by the
+ * handle for at most AHEAD_HOLD_MS without a get (then given back at the head of the queue), and
+ * if the handle's process dies it is delivered again after AHEAD_LEASE_MS (scripts.ts; not the
+ * whole visibility timeout). It counts as waiting all along (qsize, maxsize).
+ */
+const AHEAD_HOLD_MS = 20;
 /** Longest a waiting put or join sleeps between looks when no wake-up message arrives. */
 const POLL_MS = 500;
 /** Most messages, and bytes (unless one message is larger), one put script call carries. */
@@ -335,11 +345,20 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   #subReady: Promise<void> | null = null;
   #blocking = false;
   readonly #naps = new Set<() => void>();
+  /** Wake-up messages heard so far: a wait that began before the latest one does not nap. */
+  #wakes = 0;
   readonly #gets = new Fifo();
   readonly #puts = new Fifo();
   #carry: Carried<T>[] = [];
   /** Received messages whose acknowledgement failed (connection lost): retried by the next get. */
   #ackRetry: (Delivery & { at: number })[] = [];
+  /**
+   * Messages taken ahead (delivered to this consumer, not acknowledged, not handed out): the next
+   * get acknowledges one and takes the next ahead in one script (#exchange).
+   */
+  #ahead: Delivery[] = [];
+  #aheadSince = 0;
+  #aheadTimer: NodeJS.Timeout | null = null;
 
   /** @internal Use {@link RedisQueue.create} or {@link RedisQueue.open}. */
   constructor(token: symbol, internal: unknown) {
@@ -383,7 +402,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const conn = connect(requireRedis(opts));
     try {
       const k = queueKeys(valid);
-      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead, k.full], [k.channel])) === 1;
+      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead, k.back], [k.channel])) === 1;
     } finally {
       disconnectQuietly(conn);
     }
@@ -468,11 +487,15 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
         await this.#subscribe();
         for (;;) {
           this.#live();
+          // The 'room' for a put that found the queue full is published once (by the next
+          // acknowledgement); one heard while that put's reply was on its way means: try again now.
+          const wakes = this.#wakes;
           done += await this.#putSome(list, done);
           if (done === list.length) return;
           if (timeout === 0) throw fullError();
           const left = deadline - performance.now();
           if (left <= 0) throw fullError();
+          if (this.#wakes !== wakes) continue;
           try {
             await this.#nap(Math.min(left, POLL_MS), signal);
           } catch (reason) {
@@ -497,7 +520,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       )
         bytes += (list[end] as Buffer).length;
       const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
-      const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream, this.#keys.full], chunk));
+      const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream, this.#keys.back], chunk));
       if (n === ScriptStatus.Shutdown)
         throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
       if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
@@ -529,6 +552,9 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     signal?.throwIfAborted();
     if (ack === 'manual') {
       if (this.#carry.length > 0) return this.#acked(this.#takeCarried());
+      // A message taken ahead has a short lease, not a whole visibility timeout: it goes back to
+      // the head of the queue first, and the manual take below claims it (or the next one) anew.
+      if (this.#ahead.length > 0) await this.#release();
       const [d] = await this.#receive(1, timeout, signal, true);
       const delivery = d as Delivery;
       let value: T;
@@ -616,7 +642,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           if (timeout === 0 || left <= 0) throw emptyError();
           const blocked = await this.#block(max, deadline, signal);
           if (blocked.length > 0) {
-            const done = manual ? blocked : await this.#ack(blocked);
+            const done = manual
+              ? blocked
+              : max === 1
+                ? await this.#exchange(blocked, 1, false)
+                : await this.#ack(blocked);
             if (done.length > 0) return done;
           }
         }
@@ -625,16 +655,25 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     );
   }
 
-  /** The non-blocking take script, then (auto mode) the acknowledgement. */
+  /**
+   * The non-blocking take script, then (auto mode) the acknowledgement; a get acknowledges what it
+   * took ahead and takes the next one ahead in one script instead.
+   */
   async #takeNow(max: number, manual: boolean, signal: AbortSignal | undefined): Promise<Delivery[]> {
     if (!manual && this.#ackRetry.length > 0) {
       const confirmed = await this.#retryAcks();
       if (confirmed.length > 0) return confirmed;
     }
+    while (!manual && this.#ahead.length > 0) {
+      const ahead = this.#ahead;
+      this.#ahead = [];
+      const acked = await this.#exchange(ahead, max === 1 ? 1 : 0, true);
+      if (acked.length > 0) return acked;
+    }
     const k = this.#keys;
     const reply = (await this.#run(
       TAKE,
-      [k.meta, k.stream, k.dead],
+      [k.meta, k.stream, k.dead, k.back],
       [this.consumer, max, k.channel],
       true,
     )) as unknown[];
@@ -650,7 +689,8 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       await this.#nack(got).catch(() => {});
       throw signal.reason;
     }
-    return manual ? got : this.#ack(got);
+    if (manual) return got;
+    return max === 1 ? this.#exchange(got, 1, false) : this.#ack(got);
   }
 
   /** Blocks on this handle's own connection for new messages, until `deadline` or one slice. */
@@ -750,11 +790,69 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     }
   }
 
+  /**
+   * Acknowledges `got` (as #ack) and takes up to `ahead` messages ahead, in one script; returns the
+   * acknowledged messages this consumer still held. `wasAhead`: `got` was taken ahead (an immediate
+   * shutdown then discards it, and the get rejects with QueueShutdownError).
+   */
+  async #exchange(got: Delivery[], ahead: number, wasAhead: boolean): Promise<Delivery[]> {
+    const k = this.#keys;
+    const args: (string | number)[] = [this.consumer, k.channel, ahead, wasAhead ? '1' : '0'];
+    for (const d of got) args.push(d.id);
+    let reply: unknown[];
+    try {
+      reply = (await this.#run(EXCHANGE, [k.meta, k.stream, k.dead, k.back], args, true)) as unknown[];
+    } catch (error) {
+      // As in #ack: settled by the next get. What was taken ahead (if the script ran) stays pending
+      // for this consumer and is delivered again after the lease.
+      const at = performance.now();
+      for (const d of got) this.#ackRetry.push({ ...d, at });
+      throw error;
+    }
+    const status = Number(reply[0]);
+    if (status === ScriptStatus.Shutdown) throw new QueueShutdownError(`queue '${this.name}' is shut down`);
+    if (status === ScriptStatus.NotFound) throw notFound(this.name, true);
+    const acked = got.filter((_, i) => Number(reply[i + 1]) === 1);
+    const from = got.length + 1;
+    if (from + 2 < reply.length) {
+      for (let i = from; i + 2 < reply.length; i += 3) {
+        this.#ahead.push({ id: String(reply[i]), payload: reply[i + 1] as Buffer, deliveries: Number(reply[i + 2]) });
+      }
+      this.#aheadSince = performance.now();
+      this.#aheadTimer ??= setTimeout(this.#onAheadTimer, AHEAD_HOLD_MS).unref();
+    }
+    return acked;
+  }
+
+  /** Gives back what was taken ahead once no get came for AHEAD_HOLD_MS. */
+  readonly #onAheadTimer = (): void => {
+    this.#aheadTimer = null;
+    if (this.#ahead.length === 0 || this.#conn === null) return;
+    const left = AHEAD_HOLD_MS - (performance.now() - this.#aheadSince);
+    if (left > 0) this.#aheadTimer = setTimeout(this.#onAheadTimer, left).unref();
+    else void this.#release().catch(() => {});
+  };
+
+  /**
+   * Gives the messages taken ahead back to the queue (claimable by any consumer at once, delivery
+   * count unchanged). If that fails they stay pending for this consumer: delivered again after the
+   * lease.
+   */
+  async #release(): Promise<void> {
+    const list = this.#ahead;
+    if (list.length === 0) return;
+    this.#ahead = [];
+    const k = this.#keys;
+    const args: (string | number)[] = [this.consumer, k.channel];
+    for (const d of list) args.push(d.id, d.deliveries);
+    await this.#run(RELEASE, [k.meta, k.stream, k.back], args);
+  }
+
   /** Runs the ACK script for `deliveries`: per message, 1 when this consumer still held it. */
   async #runAck(deliveries: readonly Delivery[]): Promise<unknown[]> {
     const k = this.#keys;
     const ids = deliveries.map((d) => d.id);
-    return (await this.#run(ACK, [k.meta, k.stream, k.full], [this.consumer, k.channel, ...ids])) as unknown[];
+    return (await this.#run(ACK, [k.meta, k.stream], [this.consumer, k.channel, ...ids])) as unknown[];
   }
 
   /** Acknowledges and deletes received messages; returns those this consumer still held. */
@@ -797,7 +895,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   async #nack(got: Delivery[]): Promise<number> {
     const k = this.#keys;
-    return Number(await this.#run(NACK, [k.meta, k.stream], [this.consumer, ...got.map((d) => d.id)]));
+    return Number(await this.#run(NACK, [k.meta, k.stream], [this.consumer, k.channel, ...got.map((d) => d.id)]));
   }
 
   #message(value: T, d: Delivery): RedisMessage<T> {
@@ -859,10 +957,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   /**
    * Messages waiting for a consumer, across all processes (delivered, unacknowledged ones
-   * excluded), plus those this handle received and holds for its next gets (see getMany).
+   * excluded; one a handle took ahead for its next get counts as waiting), plus those this handle
+   * received and holds for its next gets (see getMany).
    */
   async qsize(): Promise<number> {
-    const n = Number(await this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []));
+    const n = Number(await this.#run(SIZE, [this.#keys.meta, this.#keys.stream, this.#keys.back], []));
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     return n + this.#carry.length;
   }
@@ -907,7 +1006,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     if (immediate !== undefined && typeof immediate !== 'boolean')
       throw invalidArgType('options.immediate', 'of type boolean', immediate);
     const n = Number(
-      await this.#run(SHUTDOWN, [this.#keys.meta, this.#keys.stream], [immediate ? '1' : '0', this.#keys.channel]),
+      await this.#run(
+        SHUTDOWN,
+        [this.#keys.meta, this.#keys.stream, this.#keys.back],
+        [immediate ? '1' : '0', this.#keys.channel],
+      ),
     );
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     this.#wakeAll();
@@ -921,6 +1024,9 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const conn = this.#conn;
     if (!conn) return;
     await this.#unblock();
+    if (this.#aheadTimer) clearTimeout(this.#aheadTimer);
+    this.#aheadTimer = null;
+    await this.#release().catch(() => {}); // failing that, they are delivered again after the lease
     const undelivered = this.#carry.length > 0 ? await this.#putBack() : null;
     this.#conn = null;
     const error = this.#closedError();
@@ -1039,8 +1145,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       const sub = subscriber(this.#live());
       this.#sub = sub;
       sub.on('message', (_channel: string, message: string) => {
+        this.#wakes++;
         this.#wakeAll();
-        if (message === 'shutdown' || message === 'unlink') void this.#unblock();
+        // 'ready': another handle gave back messages it had taken ahead; a blocked read does not see
+        // those (they are claimable, not new), so it ends and the get takes again.
+        if (message === 'shutdown' || message === 'unlink' || message === 'ready') void this.#unblock();
       });
       this.#subReady = sub.subscribe(this.#keys.channel).then(
         () => undefined,
