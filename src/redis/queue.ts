@@ -17,7 +17,9 @@
  *
  * @module
  */
+import { Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { TLSSocket } from 'node:tls';
 import type { Redis } from 'ioredis';
 import type { AsyncJoinableQueue, AsyncQueue } from '../async-queue.js';
 import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
@@ -52,13 +54,12 @@ import {
 import { evalScript, pairs, readStats, type RedisQueueStats } from './stats.js';
 import {
   ACK,
-  EXCHANGE,
+  ACK_SENT,
   FORGET_CONSUMER,
   FORMAT_VERSION,
   NACK,
   OPEN,
   PUT,
-  RELEASE,
   SHUTDOWN,
   SIZE,
   ScriptStatus,
@@ -78,14 +79,6 @@ export const REDIS_MAX_MESSAGE_SIZE = 512 * 1024 * 1024;
 export const DEFAULT_VISIBILITY_TIMEOUT = 30_000;
 /** Longest one blocking read waits before the handle looks again (reclaims, shutdown). */
 const BLOCK_SLICE_MS = 1000;
-/**
- * Taking ahead: a get (auto mode) acknowledges its message and takes the next one in the same
- * script, so that the following get is one round trip. The message taken ahead is held by the
- * handle for at most AHEAD_HOLD_MS without a get (then given back at the head of the queue), and
- * if the handle's process dies it is delivered again after AHEAD_LEASE_MS (scripts.ts; not the
- * whole visibility timeout). It counts as waiting all along (qsize, maxsize).
- */
-const AHEAD_HOLD_MS = 20;
 /** Longest a waiting put or join sleeps between looks when no wake-up message arrives. */
 const POLL_MS = 500;
 /** Most messages, and bytes (unless one message is larger), one put script call carries. */
@@ -353,12 +346,12 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   /** Received messages whose acknowledgement failed (connection lost): retried by the next get. */
   #ackRetry: (Delivery & { at: number })[] = [];
   /**
-   * Messages taken ahead (delivered to this consumer, not acknowledged, not handed out): the next
-   * get acknowledges one and takes the next ahead in one script (#exchange).
+   * Ids of messages already handed out whose sent acknowledgement (see #received) failed: sent
+   * again before this handle's next take, and by close().
    */
-  #ahead: Delivery[] = [];
-  #aheadSince = 0;
-  #aheadTimer: NodeJS.Timeout | null = null;
+  #ackLater: string[] = [];
+  /** ACK_SENT ran on the command connection since it last (re)connected (the server knows the script). */
+  #ackSentLoaded = false;
 
   /** @internal Use {@link RedisQueue.create} or {@link RedisQueue.open}. */
   constructor(token: symbol, internal: unknown) {
@@ -376,6 +369,10 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     this.maxDeliveries = Number(o.meta['maxdel']);
     this.joinable = o.meta['kind'] === 'joinable';
     this.consumer = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+    // A server restart empties its script cache, and always comes with a reconnection.
+    o.conn.on('ready', () => {
+      this.#ackSentLoaded = false;
+    });
   }
 
   /**
@@ -402,7 +399,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const conn = connect(requireRedis(opts));
     try {
       const k = queueKeys(valid);
-      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead, k.back], [k.channel])) === 1;
+      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead], [k.channel])) === 1;
     } finally {
       disconnectQuietly(conn);
     }
@@ -520,7 +517,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       )
         bytes += (list[end] as Buffer).length;
       const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
-      const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream, this.#keys.back], chunk));
+      const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk));
       if (n === ScriptStatus.Shutdown)
         throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
       if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
@@ -552,9 +549,6 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     signal?.throwIfAborted();
     if (ack === 'manual') {
       if (this.#carry.length > 0) return this.#acked(this.#takeCarried());
-      // A message taken ahead has a short lease, not a whole visibility timeout: it goes back to
-      // the head of the queue first, and the manual take below claims it (or the next one) anew.
-      if (this.#ahead.length > 0) await this.#release();
       const [d] = await this.#receive(1, timeout, signal, true);
       const delivery = d as Delivery;
       let value: T;
@@ -640,13 +634,10 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           if (got.length > 0) return got;
           const left = deadline - performance.now();
           if (timeout === 0 || left <= 0) throw emptyError();
+          const blockedAt = performance.now();
           const blocked = await this.#block(max, deadline, signal);
           if (blocked.length > 0) {
-            const done = manual
-              ? blocked
-              : max === 1
-                ? await this.#exchange(blocked, 1, false)
-                : await this.#ack(blocked);
+            const done = manual ? blocked : await this.#received(blocked, blockedAt);
             if (done.length > 0) return done;
           }
         }
@@ -655,25 +646,18 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     );
   }
 
-  /**
-   * The non-blocking take script, then (auto mode) the acknowledgement; a get acknowledges what it
-   * took ahead and takes the next one ahead in one script instead.
-   */
+  /** The non-blocking take script, then (auto mode) the acknowledgement. */
   async #takeNow(max: number, manual: boolean, signal: AbortSignal | undefined): Promise<Delivery[]> {
+    if (this.#ackLater.length > 0) await this.#sendAcksAgain();
     if (!manual && this.#ackRetry.length > 0) {
       const confirmed = await this.#retryAcks();
       if (confirmed.length > 0) return confirmed;
     }
-    while (!manual && this.#ahead.length > 0) {
-      const ahead = this.#ahead;
-      this.#ahead = [];
-      const acked = await this.#exchange(ahead, max === 1 ? 1 : 0, true);
-      if (acked.length > 0) return acked;
-    }
     const k = this.#keys;
+    const takenAt = performance.now();
     const reply = (await this.#run(
       TAKE,
-      [k.meta, k.stream, k.dead, k.back],
+      [k.meta, k.stream, k.dead],
       [this.consumer, max, k.channel],
       true,
     )) as unknown[];
@@ -689,8 +673,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       await this.#nack(got).catch(() => {});
       throw signal.reason;
     }
-    if (manual) return got;
-    return max === 1 ? this.#exchange(got, 1, false) : this.#ack(got);
+    return manual ? got : this.#received(got, takenAt);
   }
 
   /** Blocks on this handle's own connection for new messages, until `deadline` or one slice. */
@@ -791,61 +774,61 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   }
 
   /**
-   * Acknowledges `got` (as #ack) and takes up to `ahead` messages ahead, in one script; returns the
-   * acknowledged messages this consumer still held. `wasAhead`: `got` was taken ahead (an immediate
-   * shutdown then discards it, and the get rejects with QueueShutdownError).
+   * Acknowledges what an auto-mode get received, then the get returns it. Where that is as safe,
+   * the acknowledgement is sent without waiting for its reply (one round trip per get instead of
+   * two): its bytes are in the kernel's socket buffer before the get returns, so a process that
+   * dies after its get returned cannot leave the message to be delivered again (the kernel still
+   * hands the bytes to the server), exactly as if the reply had been awaited. "As safe" means: a
+   * plain TCP or unix socket connection (not TLS, not a Cluster, no auto-pipelining) with nothing
+   * else buffered in user space, the write went to the kernel at once, and less than half the
+   * visibility timeout passed since the take was sent (so no other consumer can have claimed the
+   * message again before the acknowledgement arrives). Otherwise the reply is awaited, as for
+   * manual acks. What it gives up: should the connection fail in the instant after the get
+   * returned, before the server read the acknowledgement, and the process then go away (or stay
+   * cut off for longer than the visibility timeout), the message is delivered again; the failed
+   * acknowledgement is sent again before this handle's next take and by close().
    */
-  async #exchange(got: Delivery[], ahead: number, wasAhead: boolean): Promise<Delivery[]> {
-    const k = this.#keys;
-    const args: (string | number)[] = [this.consumer, k.channel, ahead, wasAhead ? '1' : '0'];
-    for (const d of got) args.push(d.id);
-    let reply: unknown[];
-    try {
-      reply = (await this.#run(EXCHANGE, [k.meta, k.stream, k.dead, k.back], args, true)) as unknown[];
-    } catch (error) {
-      // As in #ack: settled by the next get. What was taken ahead (if the script ran) stays pending
-      // for this consumer and is delivered again after the lease.
-      const at = performance.now();
-      for (const d of got) this.#ackRetry.push({ ...d, at });
-      throw error;
+  #received(got: Delivery[], takenAt: number): Delivery[] | Promise<Delivery[]> {
+    const conn = this.#conn;
+    if (conn === null || isCluster(conn) || conn.status !== 'ready' || conn.options.enableAutoPipelining)
+      return this.#ack(got);
+    const stream: unknown = conn.stream;
+    if (!(stream instanceof Socket) || stream instanceof TLSSocket || stream.writableLength > 0) return this.#ack(got);
+    if (performance.now() - takenAt >= this.visibilityTimeout / 2) return this.#ack(got);
+    const ids = got.map((d) => d.id);
+    const sent = this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
+    // Until the script is known to the server on this connection (a NOSCRIPT reply would delay the
+    // real acknowledgement by a round trip), and while the bytes are still in user space (the
+    // kernel's buffer was full): wait for the reply.
+    if (!this.#ackSentLoaded || stream.writableLength > 0) {
+      return sent.then(
+        () => {
+          this.#ackSentLoaded = true;
+          return got;
+        },
+        (error: unknown) => {
+          const at = performance.now();
+          for (const d of got) this.#ackRetry.push({ ...d, at });
+          throw error;
+        },
+      );
     }
-    const status = Number(reply[0]);
-    if (status === ScriptStatus.Shutdown) throw new QueueShutdownError(`queue '${this.name}' is shut down`);
-    if (status === ScriptStatus.NotFound) throw notFound(this.name, true);
-    const acked = got.filter((_, i) => Number(reply[i + 1]) === 1);
-    const from = got.length + 1;
-    if (from + 2 < reply.length) {
-      for (let i = from; i + 2 < reply.length; i += 3) {
-        this.#ahead.push({ id: String(reply[i]), payload: reply[i + 1] as Buffer, deliveries: Number(reply[i + 2]) });
-      }
-      this.#aheadSince = performance.now();
-      this.#aheadTimer ??= setTimeout(this.#onAheadTimer, AHEAD_HOLD_MS).unref();
-    }
-    return acked;
+    sent.catch(() => {
+      this.#ackLater.push(...ids);
+    });
+    return got;
   }
 
-  /** Gives back what was taken ahead once no get came for AHEAD_HOLD_MS. */
-  readonly #onAheadTimer = (): void => {
-    this.#aheadTimer = null;
-    if (this.#ahead.length === 0 || this.#conn === null) return;
-    const left = AHEAD_HOLD_MS - (performance.now() - this.#aheadSince);
-    if (left > 0) this.#aheadTimer = setTimeout(this.#onAheadTimer, left).unref();
-    else void this.#release().catch(() => {});
-  };
-
-  /**
-   * Gives the messages taken ahead back to the queue (claimable by any consumer at once, delivery
-   * count unchanged). If that fails they stay pending for this consumer: delivered again after the
-   * lease.
-   */
-  async #release(): Promise<void> {
-    const list = this.#ahead;
-    if (list.length === 0) return;
-    this.#ahead = [];
-    const k = this.#keys;
-    const args: (string | number)[] = [this.consumer, k.channel];
-    for (const d of list) args.push(d.id, d.deliveries);
-    await this.#run(RELEASE, [k.meta, k.stream, k.back], args);
+  /** Sends again the acknowledgements of #received that failed; rejects if that fails again. */
+  async #sendAcksAgain(): Promise<void> {
+    const ids = this.#ackLater;
+    this.#ackLater = [];
+    try {
+      await this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
+    } catch (error) {
+      this.#ackLater = ids.concat(this.#ackLater);
+      throw error;
+    }
   }
 
   /** Runs the ACK script for `deliveries`: per message, 1 when this consumer still held it. */
@@ -957,11 +940,10 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   /**
    * Messages waiting for a consumer, across all processes (delivered, unacknowledged ones
-   * excluded; one a handle took ahead for its next get counts as waiting), plus those this handle
-   * received and holds for its next gets (see getMany).
+   * excluded), plus those this handle received and holds for its next gets (see getMany).
    */
   async qsize(): Promise<number> {
-    const n = Number(await this.#run(SIZE, [this.#keys.meta, this.#keys.stream, this.#keys.back], []));
+    const n = Number(await this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []));
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     return n + this.#carry.length;
   }
@@ -1006,11 +988,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     if (immediate !== undefined && typeof immediate !== 'boolean')
       throw invalidArgType('options.immediate', 'of type boolean', immediate);
     const n = Number(
-      await this.#run(
-        SHUTDOWN,
-        [this.#keys.meta, this.#keys.stream, this.#keys.back],
-        [immediate ? '1' : '0', this.#keys.channel],
-      ),
+      await this.#run(SHUTDOWN, [this.#keys.meta, this.#keys.stream], [immediate ? '1' : '0', this.#keys.channel]),
     );
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     this.#wakeAll();
@@ -1024,9 +1002,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const conn = this.#conn;
     if (!conn) return;
     await this.#unblock();
-    if (this.#aheadTimer) clearTimeout(this.#aheadTimer);
-    this.#aheadTimer = null;
-    await this.#release().catch(() => {}); // failing that, they are delivered again after the lease
+    if (this.#ackLater.length > 0) await this.#sendAcksAgain().catch(() => {}); // else: delivered again later
     const undelivered = this.#carry.length > 0 ? await this.#putBack() : null;
     this.#conn = null;
     const error = this.#closedError();
@@ -1147,8 +1123,8 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       sub.on('message', (_channel: string, message: string) => {
         this.#wakes++;
         this.#wakeAll();
-        // 'ready': another handle gave back messages it had taken ahead; a blocked read does not see
-        // those (they are claimable, not new), so it ends and the get takes again.
+        // 'ready': a message was nacked; a blocked read does not see it (it is claimable, not new),
+        // so the read ends and the get takes again.
         if (message === 'shutdown' || message === 'unlink' || message === 'ready') void this.#unblock();
       });
       this.#subReady = sub.subscribe(this.#keys.channel).then(

@@ -9,11 +9,8 @@
  *   put waits for room: the next acknowledgement clears it and publishes 'room'); nextclaim (ms) and
  *   claimcur (XAUTOCLAIM cursor): when the takes look for messages to reclaim next, and from where.
  * - `{shmq:NAME}:s`     stream of messages (one field `d`: the encoded bytes), consumer group `g`.
- *   Messages waiting for a consumer = XLEN - the group's pending count + SCARD back (messages are
- *   acknowledged and deleted together, so every pending entry is still in the stream).
- * - `{shmq:NAME}:back`  set of pending ids that still count as waiting: taken ahead by a handle for
- *   its next get (not handed to user code), or given back by it. An id leaves the set when a get
- *   acknowledges it, or when it is claimed again.
+ *   Messages waiting for a consumer = XLEN - the group's pending count (messages are acknowledged
+ *   and deleted together, so every pending entry is still in the stream).
  * - `{shmq:NAME}:dead`  dead-letter stream (fields d, id, deliveries, consumer).
  * - channel `{shmq:NAME}:ev` messages: 'room', 'ready', 'done', 'shutdown', 'unlink'.
  *
@@ -26,7 +23,6 @@ export interface QueueKeys {
   readonly meta: string;
   readonly stream: string;
   readonly dead: string;
-  readonly back: string;
   readonly channel: string;
 }
 
@@ -35,7 +31,7 @@ export const hashTag = (name: string): string => `{shmq:${name}}`;
 
 export function queueKeys(name: string): QueueKeys {
   const tag = hashTag(name);
-  return { meta: `${tag}:meta`, stream: `${tag}:s`, dead: `${tag}:dead`, back: `${tag}:back`, channel: `${tag}:ev` };
+  return { meta: `${tag}:meta`, stream: `${tag}:s`, dead: `${tag}:dead`, channel: `${tag}:ev` };
 }
 
 /** SCAN pattern matching every queue's meta key. */
@@ -70,17 +66,14 @@ function script(name: string, keys: number, body: string): Script {
   return { name, lua, keys, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/** How often (ms) the takes look for messages to reclaim (held too long by a consumer). */
-export const CLAIM_EVERY_MS = 100;
 /**
- * How long (ms, at most the visibility timeout) a message taken ahead may stay with a handle that
- * no longer asks for it before another consumer claims it: the handle died, or its event loop is
- * stuck. A living handle gives it back after AHEAD_HOLD_MS (queue.ts), far sooner.
+ * How often (ms) at most the takes look for messages to claim again (held by a consumer for longer
+ * than the visibility timeout); a nack makes the next take look at once.
  */
-export const AHEAD_LEASE_MS = 2000;
+export const CLAIM_EVERY_MS = 100;
 
 /**
- * Helpers shared by the scripts. `queued(s, back)`: messages waiting for a consumer. `ackIds`:
+ * Helpers shared by the scripts. `queued(s)`: messages waiting for a consumer. `ackIds`:
  * acknowledge and delete. `take`: deliver. `gotten`: count acknowledged messages and wake a put
  * that waits for room.
  */
@@ -93,7 +86,7 @@ local function pending(s)
   end
   return 0
 end
-local function queued(s, back) return redis.call('XLEN', s) - pending(s) + redis.call('SCARD', back) end
+local function queued(s) return redis.call('XLEN', s) - pending(s) end
 local function finish(meta, n, channel)
   if n <= 0 then return end
   local left = redis.call('HINCRBY', meta, 'unfinished', -n)
@@ -174,52 +167,30 @@ local function ackIds(s, consumer, from)
   return res, #owned
 end
 -- Delivers up to count messages to consumer, appending {id, payload, deliveries} to out. First,
--- at most every ${CLAIM_EVERY_MS} ms (or at once after a give-back), those to claim again: given
--- back or taken ahead by a handle that went silent for the lease (the back set), then held longer
--- than the visibility timeout (XAUTOCLAIM, resumed from its cursor); over maxdel deliveries they
--- move to the dead-letter stream instead. Then new ones. m = HMGET meta shutdown, vis, maxdel,
+-- at most every ${CLAIM_EVERY_MS} ms (or at once after a nack), those held longer than the
+-- visibility timeout by a consumer (XAUTOCLAIM, resumed from its cursor); over maxdel deliveries
+-- they move to the dead-letter stream instead. Then new ones. m = HMGET meta shutdown, vis, maxdel,
 -- kind, nextclaim, claimcur. Returns how many.
-local function take(meta, s, dead, back, consumer, channel, count, m, out)
+local function take(meta, s, dead, consumer, channel, count, m, out)
   local got = 0
   local now = nowMs()
   if now >= tonumber(m[5] or '0') then
     local maxdel = tonumber(m[3])
-    local vis = tonumber(m[2])
-    local lease = math.min(vis, ${AHEAD_LEASE_MS})
-    local claimed = {}
-    for _, id in ipairs(redis.call('SMEMBERS', back)) do
-      local p = redis.call('XPENDING', s, 'g', id, id, 1)
-      if p[1] == nil then
-        redis.call('SREM', back, id)
-      elseif #claimed < count and p[1][3] >= lease then
-        local c = redis.call('XCLAIM', s, 'g', consumer, lease, id)
-        redis.call('SREM', back, id)
-        if c[1] then claimed[#claimed + 1] = {c[1][1], c[1][2], p[1][4] + 1} end
-      end
-    end
-    local done = true
-    if #claimed < count then
-      local r = redis.call('XAUTOCLAIM', s, 'g', consumer, vis, m[6] or '0-0', 'COUNT', count - #claimed)
-      for _, e in ipairs(r[2]) do
-        redis.call('SREM', back, e[1])
-        local p = redis.call('XPENDING', s, 'g', e[1], e[1], 1)
-        claimed[#claimed + 1] = {e[1], e[2], p[1] and p[1][4] or 1}
-      end
-      redis.call('HSET', meta, 'claimcur', r[1])
-      done = r[1] == '0-0'
-    else
-      done = false
-    end
-    if done then redis.call('HSET', meta, 'nextclaim', now + ${CLAIM_EVERY_MS}) end
+    local r = redis.call('XAUTOCLAIM', s, 'g', consumer, m[2], m[6] or '0-0', 'COUNT', count)
+    redis.call('HSET', meta, 'claimcur', r[1])
+    -- Cursor back at the start: every pending entry was looked at; not again for a while.
+    if r[1] == '0-0' then redis.call('HSET', meta, 'nextclaim', now + ${CLAIM_EVERY_MS}) end
     local deadCount = 0
-    for _, e in ipairs(claimed) do
-      if maxdel > 0 and e[3] > maxdel then
-        redis.call('XADD', dead, '*', 'd', e[2][2], 'id', e[1], 'deliveries', e[3] - 1, 'consumer', consumer)
+    for _, e in ipairs(r[2]) do
+      local p = redis.call('XPENDING', s, 'g', e[1], e[1], 1)
+      local n = p[1] and p[1][4] or 1
+      if maxdel > 0 and n > maxdel then
+        redis.call('XADD', dead, '*', 'd', e[2][2], 'id', e[1], 'deliveries', n - 1, 'consumer', consumer)
         redis.call('XACK', s, 'g', e[1])
         redis.call('XDEL', s, e[1])
         deadCount = deadCount + 1
       else
-        out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = e[3]
+        out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = n
         got = got + 1
       end
     end
@@ -267,21 +238,21 @@ return all`,
 );
 
 /**
- * Bounded put, atomic: KEYS meta, stream, back. ARGV payloads. Puts as many as fit (all when
+ * Bounded put, atomic: KEYS meta, stream. ARGV payloads. Puts as many as fit (all when
  * maxsize is 0) and returns how many; 0 when full (and raises the 'full' flag); or a status.
  */
 export const PUT = script(
   'put',
-  3,
+  2,
   `
 local m = redis.call('HMGET', KEYS[1], 'shutdown', 'maxsize', 'kind')
 if not m[1] then return ${ScriptStatus.NotFound} end
 if m[1] ~= 'none' then return ${ScriptStatus.Shutdown} end
 local n = #ARGV
 local maxsize = tonumber(m[2])
-if maxsize > 0 and redis.call('XLEN', KEYS[2]) + redis.call('SCARD', KEYS[3]) + n > maxsize then
-  -- Only near the limit is the exact count needed (waiting <= XLEN + SCARD back).
-  local room = maxsize - queued(KEYS[2], KEYS[3])
+if maxsize > 0 and redis.call('XLEN', KEYS[2]) + n > maxsize then
+  -- Only near the limit is the exact count needed (waiting = XLEN - pending <= XLEN).
+  local room = maxsize - queued(KEYS[2])
   if room < n then
     -- Not all fit: a put waits for the rest, so the next acknowledgement publishes 'room'.
     redis.call('HSET', KEYS[1], 'full', '1')
@@ -295,22 +266,22 @@ if m[3] == 'joinable' then redis.call('HINCRBY', KEYS[1], 'unfinished', n) end
 return n`,
 );
 
-const TAKE_FIELDS = `'shutdown', 'vis', 'maxdel', 'kind', 'nextclaim', 'claimcur', 'full'`;
+const TAKE_FIELDS = `'shutdown', 'vis', 'maxdel', 'kind', 'nextclaim', 'claimcur'`;
 
 /**
- * Non-blocking take: KEYS meta, stream, dead, back. ARGV consumer, count, channel. Reclaims
+ * Non-blocking take: KEYS meta, stream, dead. ARGV consumer, count, channel. Reclaims
  * (see take above), then reads new messages. Returns {0, id, payload, deliveries, ...}, {Shutdown}
  * once shut down and drained, or {NotFound}. The messages stay pending (delivered to `consumer`)
  * until acknowledged.
  */
 export const TAKE = script(
   'take',
-  4,
+  3,
   `
 local m = redis.call('HMGET', KEYS[1], ${TAKE_FIELDS})
 if not m[1] then return {${ScriptStatus.NotFound}} end
 local out = {0}
-local got = take(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3], tonumber(ARGV[2]), m, out)
+local got = take(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3], tonumber(ARGV[2]), m, out)
 if got == 0 and m[1] ~= 'none' then return {${ScriptStatus.Shutdown}} end
 return out`,
 );
@@ -330,76 +301,23 @@ return res`,
 );
 
 /**
- * Acknowledge, then take ahead, in one call (one round trip per get of a consumer that loops):
- * KEYS meta, stream, dead, back. ARGV consumer, channel, count, ahead ('1' when the ids were taken
- * ahead, '0' when just received), ids. Acknowledges and deletes the ids as ACK does, then takes up
- * to `count` messages as TAKE does; those stay in the back set (they still count as waiting) until
- * the next get acknowledges them. Returns {0, ack result per id..., id, payload, deliveries, ...};
- * {Shutdown} when the ids were taken ahead and the queue was shut down immediately (they were
- * discarded by it, as every message not yet handed out); {NotFound}.
+ * Acknowledge and delete what a get received, sent without waiting for its reply (see
+ * RedisQueue#ackSent): KEYS meta, stream. ARGV channel, ids. No ownership check: should another
+ * consumer have claimed a message again meanwhile (its visibility timeout lapsed), this
+ * acknowledgement, sent first, wins and the other consumer's acknowledgement finds it gone. Returns
+ * how many were acknowledged.
  */
-export const EXCHANGE = script(
-  'exchange',
-  4,
+export const ACK_SENT = script(
+  'ackSent',
+  2,
   `
-local m = redis.call('HMGET', KEYS[1], ${TAKE_FIELDS})
-if not m[1] then return {${ScriptStatus.NotFound}} end
-if ARGV[4] == '1' and m[1] == 'immediate' then
-  -- Taken ahead after the shutdown discarded the queue (claimed again): discarded as well.
-  local gone = 0
-  for i = 5, #ARGV do
-    if held1(KEYS[2], ARGV[i], ARGV[1]) then
-      redis.call('XACK', KEYS[2], 'g', ARGV[i])
-      redis.call('XDEL', KEYS[2], ARGV[i])
-      gone = gone + 1
-    end
-    redis.call('SREM', KEYS[4], ARGV[i])
-  end
-  if m[4] == 'joinable' then finish(KEYS[1], gone, ARGV[2]) end
-  return {${ScriptStatus.Shutdown}}
-end
-local out, n = ackIds(KEYS[2], ARGV[1], 5)
-if ARGV[4] == '1' then
-  for i = 5, #ARGV do if out[i - 4] == 1 then redis.call('SREM', KEYS[4], ARGV[i]) end end
-end
-gotten(KEYS[1], n, ARGV[2], m[7])
-table.insert(out, 1, 0)
-local count = tonumber(ARGV[3])
-if count > 0 and m[1] ~= 'immediate' then
-  local first = #out
-  local got = take(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], count, m, out)
-  for i = first + 1, #out, 3 do redis.call('SADD', KEYS[4], out[i]) end
-end
-return out`,
-);
-
-/**
- * Give back what was taken ahead: KEYS meta, stream, back. ARGV consumer, channel, then pairs of id
- * and deliveries. Each message `consumer` still holds becomes claimable at once (it stays in the
- * back set, so it still counts as waiting), with its delivery count put back to what it was before
- * it was taken (it never reached user code); the next take claims it first, and a 'ready' message
- * wakes consumers blocked in other handles to take it. Returns how many were given back.
- */
-export const RELEASE = script(
-  'release',
-  3,
-  `
-local m = redis.call('HMGET', KEYS[1], 'shutdown', 'vis')
-if not m[1] then return ${ScriptStatus.NotFound} end
-local idle = tonumber(m[2]) + 1000
 local n = 0
-for i = 3, #ARGV - 1, 2 do
-  local id = ARGV[i]
-  if held1(KEYS[2], id, ARGV[1]) then
-    local before = math.max(0, tonumber(ARGV[i + 1]) - 1)
-    redis.call('XCLAIM', KEYS[2], 'g', ARGV[1], 0, id, 'IDLE', idle, 'RETRYCOUNT', before, 'JUSTID')
-    n = n + 1
-  end
+for i = 2, #ARGV, 1000 do
+  local chunk = {unpack(ARGV, i, math.min(i + 999, #ARGV))}
+  n = n + redis.call('XACK', KEYS[2], 'g', unpack(chunk))
+  redis.call('XDEL', KEYS[2], unpack(chunk))
 end
-if n > 0 then
-  redis.call('HSET', KEYS[1], 'nextclaim', 0, 'claimcur', '0-0')
-  redis.call('PUBLISH', ARGV[2], 'ready')
-end
+gotten(KEYS[1], n, ARGV[1], nil)
 return n`,
 );
 
@@ -431,13 +349,12 @@ return n`,
 );
 
 /**
- * Shutdown: KEYS meta, stream, back. ARGV immediate ('1'/'0'), channel. Immediate discards the
- * messages not yet delivered, those taken ahead or given back included (counted as done for join).
- * Returns how many were discarded, or a status.
+ * Shutdown: KEYS meta, stream. ARGV immediate ('1'/'0'), channel. Immediate discards the messages
+ * not yet delivered (counted as done for join). Returns how many were discarded, or a status.
  */
 export const SHUTDOWN = script(
   'shutdown',
-  3,
+  2,
   `
 local m = redis.call('HMGET', KEYS[1], 'shutdown', 'kind')
 if not m[1] then return ${ScriptStatus.NotFound} end
@@ -455,13 +372,6 @@ if ARGV[1] == '1' then
     discarded = discarded + #ids
   end
   redis.call('XGROUP', 'DELCONSUMER', KEYS[2], 'g', '__shmq_discard')
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    if redis.call('XACK', KEYS[2], 'g', id) == 1 then
-      redis.call('XDEL', KEYS[2], id)
-      discarded = discarded + 1
-    end
-  end
-  redis.call('DEL', KEYS[3])
   if m[2] == 'joinable' then finish(KEYS[1], discarded, ARGV[2]) end
 elseif m[1] == 'none' then
   redis.call('HSET', KEYS[1], 'shutdown', 'graceful')
@@ -483,23 +393,22 @@ if left == 0 then redis.call('PUBLISH', ARGV[1], 'done') end
 return left`,
 );
 
-/** KEYS meta, stream, back. Returns the messages waiting for a consumer, or a status. */
+/** KEYS meta, stream. Returns the messages waiting for a consumer, or a status. */
 export const SIZE = script(
   'size',
-  3,
+  2,
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return ${ScriptStatus.NotFound} end
-return queued(KEYS[2], KEYS[3])`,
+return queued(KEYS[2])`,
 );
 
 /**
- * KEYS meta, stream, dead, back. Returns {HGETALL meta, then: 'messages', n, 'pending', n,
- * 'deadLetters', n, 'consumers', n, 'lastDeliveredId', id} or {} when the queue does not exist.
- * Messages taken ahead or given back count as waiting ('messages'), not as 'pending'.
+ * KEYS meta, stream, dead. Returns {HGETALL meta, then: 'messages', n, 'pending', n, 'deadLetters',
+ * n, 'consumers', n, 'lastDeliveredId', id} or {} when the queue does not exist.
  */
 export const STATS = script(
   'stats',
-  4,
+  3,
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local all = redis.call('HGETALL', KEYS[1])
@@ -515,8 +424,7 @@ if ok then
   end
 end
 local len = redis.call('XLEN', KEYS[2])
-local back = redis.call('SCARD', KEYS[4])
-for _, v in ipairs({'messages', len - p + back, 'pending', p - back, 'deadLetters', redis.call('XLEN', KEYS[3]),
+for _, v in ipairs({'messages', len - p, 'pending', p, 'deadLetters', redis.call('XLEN', KEYS[3]),
   'consumers', consumers, 'lastDeliveredId', last}) do all[#all + 1] = v end
 return all`,
 );
@@ -547,24 +455,24 @@ end
 return removed`,
 );
 
-/** KEYS meta, stream, dead, back. ARGV channel. Deletes the queue; returns 1 if it existed. */
+/** KEYS meta, stream, dead. ARGV channel. Deletes the queue; returns 1 if it existed. */
 export const UNLINK = script(
   'unlink',
-  4,
+  3,
   `
 local existed = redis.call('EXISTS', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 if existed == 1 then redis.call('PUBLISH', ARGV[1], 'unlink') end
 return existed`,
 );
 
 /**
- * Peek: KEYS meta, stream, back. ARGV count. The next `count` messages a consumer would get (taken
- * ahead or given back, then not yet delivered), without taking them: {id, payload, ...}.
+ * Peek: KEYS meta, stream. ARGV count. The next `count` messages a consumer would get (not yet
+ * delivered), without taking them: {id, payload, ...}.
  */
 export const PEEK = script(
   'peek',
-  3,
+  2,
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {${ScriptStatus.NotFound}} end
 local last = '0-0'
@@ -574,26 +482,8 @@ if ok then
     for i = 1, #g, 2 do if g[i] == 'last-delivered-id' then last = g[i + 1] end end
   end
 end
-local count = tonumber(ARGV[1])
+local r = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', ARGV[1])
 local out = {0}
-local function key(id)
-  local dash = string.find(id, '-', 1, true)
-  return {tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))}
-end
-local ids = redis.call('SMEMBERS', KEYS[3])
-table.sort(ids, function(a, b)
-  local x, y = key(a), key(b)
-  return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2])
-end)
-for _, id in ipairs(ids) do
-  if (#out - 1) / 2 >= count then break end
-  local e = redis.call('XRANGE', KEYS[2], id, id)[1]
-  if e then out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
-end
-local left = count - (#out - 1) / 2
-if left > 0 then
-  local r = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', left)
-  for _, e in ipairs(r) do out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
-end
+for _, e in ipairs(r) do out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
 return out`,
 );

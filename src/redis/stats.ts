@@ -58,7 +58,7 @@ export async function evalScript(
 /** Reads a queue's stats with one script call; null when it does not exist. */
 export async function readStats(client: RedisClient, name: string): Promise<RedisQueueStats | null> {
   const k = queueKeys(name);
-  const reply = (await evalScript(client, STATS, [k.meta, k.stream, k.dead, k.back], [])) as unknown[];
+  const reply = (await evalScript(client, STATS, [k.meta, k.stream, k.dead], [])) as unknown[];
   if (reply.length === 0) return null;
   const m = pairs(reply);
   const num = (f: string): number => Number(m[f] ?? 0);
