@@ -62,6 +62,7 @@ import {
   PUT,
   SHUTDOWN,
   SIZE,
+  CLAIM_EVERY_MS,
   ScriptStatus,
   TAKE,
   TASK_DONE,
@@ -350,6 +351,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    * again before this handle's next take, and by close().
    */
   #ackLater: string[] = [];
+  /**
+   * When this handle's last TAKE script ran (and found the queue there and not shut down and
+   * drained): for CLAIM_EVERY_MS after it, gets read new messages with a plain XREADGROUP.
+   */
+  #tookAt = -Infinity;
   /** ACK_SENT ran on the command connection since it last (re)connected (the server knows the script). */
   #ackSentLoaded = false;
 
@@ -655,6 +661,18 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     }
     const k = this.#keys;
     const takenAt = performance.now();
+    if (!manual && takenAt - this.#tookAt < CLAIM_EVERY_MS) {
+      // The TAKE script just looked for messages to claim again and at the shutdown state: new
+      // messages need no script (nothing to check about them), a plain read is cheaper.
+      const got = await this.#readNew(max);
+      if (got.length > 0) {
+        if (signal?.aborted) {
+          await this.#nack(got).catch(() => {});
+          throw signal.reason;
+        }
+        return this.#received(got, takenAt);
+      }
+    }
     const reply = (await this.#run(
       TAKE,
       [k.meta, k.stream, k.dead],
@@ -664,6 +682,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const status = Number(reply[0]);
     if (status === ScriptStatus.Shutdown) throw new QueueShutdownError(`queue '${this.name}' is shut down and drained`);
     if (status === ScriptStatus.NotFound) throw notFound(this.name, true);
+    this.#tookAt = takenAt;
     const got: Delivery[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       got.push({ id: String(reply[i]), payload: reply[i + 1] as Buffer, deliveries: Number(reply[i + 2]) });
@@ -674,6 +693,28 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       throw signal.reason;
     }
     return manual ? got : this.#received(got, takenAt);
+  }
+
+  /** Reads up to `max` new messages (never delivered before) for this consumer, without waiting. */
+  async #readNew(max: number): Promise<Delivery[]> {
+    let reply: unknown;
+    try {
+      reply = await this.#live().callBuffer(
+        'XREADGROUP',
+        'GROUP',
+        'g',
+        this.consumer,
+        'COUNT',
+        max,
+        'STREAMS',
+        this.#keys.stream,
+        '>',
+      );
+    } catch (error) {
+      if (String((error as Error)?.message).startsWith('NOGROUP')) throw notFound(this.name, true);
+      throw error;
+    }
+    return deliveriesOf(reply);
   }
 
   /** Blocks on this handle's own connection for new messages, until `deadline` or one slice. */
@@ -715,11 +756,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       this.#blocking = false;
       signal?.removeEventListener('abort', onAbort);
     }
-    const got: Delivery[] = [];
-    const streams = reply as [Buffer, [Buffer, Buffer[]][]][] | null;
-    for (const [id, fields] of streams?.[0]?.[1] ?? []) {
-      got.push({ id: id.toString(), payload: fields[1] as Buffer, deliveries: 1 });
-    }
+    const got = deliveriesOf(reply);
     if (got.length > 0 && (signal?.aborted || this.#conn === null)) {
       // Delivered in the same instant as the abort (or close): give them back at once.
       await this.#nack(got).catch(() => {});
@@ -1222,6 +1259,16 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
       await this.nap(Math.min(left, POLL_MS), signal);
     }
   }
+}
+
+/** The messages of an XREADGROUP reply (one stream, new messages: first delivery). */
+function deliveriesOf(reply: unknown): Delivery[] {
+  const got: Delivery[] = [];
+  const streams = reply as [Buffer, [Buffer, Buffer[]][]][] | null;
+  for (const [id, fields] of streams?.[0]?.[1] ?? []) {
+    got.push({ id: id.toString(), payload: fields[1] as Buffer, deliveries: 1 });
+  }
+  return got;
 }
 
 /**
