@@ -8,10 +8,12 @@
  *   must wait for room sleeps until a get publishes 'room' (or a poll interval passes), then tries
  *   again, honouring its timeout and signal.
  * - get: a Lua script first reclaims messages held longer than `visibilityTimeout` by a consumer
- *   (XAUTOCLAIM), then reads new ones (XREADGROUP); when there is nothing, XREADGROUP ... BLOCK
- *   on a connection of the handle's own. The message is acknowledged and deleted (second script)
+ *   (XAUTOCLAIM, at most every CLAIM_EVERY_MS), then reads new ones (XREADGROUP; a plain one
+ *   within CLAIM_EVERY_MS of that script); when there is nothing, XREADGROUP ... BLOCK on a
+ *   connection of the handle's own. The message is acknowledged and deleted (second script)
  *   before the get returns it, so a consumer that dies in between leaves it pending, to be
- *   delivered again elsewhere after the visibility timeout.
+ *   delivered again elsewhere after the visibility timeout. The acknowledgement is sent, not
+ *   awaited, where its bytes are surely in the kernel before the get returns (#received).
  * - shutdown: a flag in the queue's meta hash plus a pub/sub message; every handle that hears it
  *   wakes its waiting puts and joins and `CLIENT UNBLOCK`s its own blocked read.
  *
