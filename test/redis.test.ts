@@ -4,6 +4,7 @@
 // test/conformance/; the server restart and the Cluster have files of their own.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisQueue } from '../src/redis/index.js';
+import { ACK_SENT } from '../src/redis/scripts.js';
 import { collect, lineReader, okJson, uniqueName } from './helpers.js';
 import { describeRedis, type RedisServer, runRedisNode, spawnRedisNode, startRedis } from './redis-server.js';
 
@@ -54,6 +55,103 @@ describeRedis('RedisQueue across processes', () => {
     expect(all.map((g) => g.v)).toEqual([{ job: 42 }]);
     expect((all[0] as { at: number }).at - putAt).toBeGreaterThanOrEqual(550);
     expect(await q.stats()).toMatchObject({ messages: 0, pending: 0, puts: 1, gets: 1 });
+    await q.close();
+  });
+
+  it('a consumer SIGKILLed just after its get returned: that message is never delivered again, none is lost', async () => {
+    // An auto-mode get sends its acknowledgement without waiting for the reply; the bytes are in
+    // the kernel before get returns, so a kill right after get returned must not bring the message
+    // back (a deferred acknowledgement, sent with the next take, would). Each victim records every
+    // value the moment its get returns (writeSync to a pipe) and kills itself after a random count.
+    const name = uniqueName('r-selfkill');
+    const N = 1500;
+    const q = await RedisQueue.create(name, { redis, visibilityTimeout: 1500 });
+    await q.putMany(Array.from({ length: N }, (_, i) => i));
+    const victim = `import { writeSync } from 'node:fs';
+      const q = await RedisQueue.open(ARGS.name, { redis: ARGS.redis });
+      for (let n = 1; ; n++) {
+        let v;
+        try { v = await q.get({ timeout: 500 }); } catch (e) { if (e.code !== 'ERR_QUEUE_EMPTY') throw e; await q.close(); process.exit(0); }
+        writeSync(1, v + '\\n');
+        if (n === ARGS.at) process.kill(process.pid, 'SIGKILL');
+      }`;
+    const seen: number[] = [];
+    let kills = 0;
+    for (let round = 0; round < 5 && (await q.qsize()) > 0; round++) {
+      const victims = [0, 1, 2, 3].map(() =>
+        spawnRedisNode(victim, { name, redis, at: 2 + Math.floor(Math.random() * 150) }),
+      );
+      for (const v of victims) {
+        const r = await collect(v);
+        // Killed itself, or found the queue empty before its count (the last round).
+        expect(r.signal === 'SIGKILL' || r.code === 0, r.stderr).toBe(true);
+        if (r.signal === 'SIGKILL') kills++;
+        for (const line of r.stdout.split('\n')) if (line !== '') seen.push(Number(line));
+      }
+    }
+    const rest = await runRedisNode(
+      `const q = await RedisQueue.open(ARGS.name, { redis: ARGS.redis });
+       const got = [];
+       try { for (;;) got.push(await q.get({ timeout: 2500 })); } catch (e) { if (e.code !== 'ERR_QUEUE_EMPTY') throw e; }
+       console.log(JSON.stringify(got));
+       await q.close();`,
+      { name, redis },
+      60_000,
+    );
+    expect(kills).toBeGreaterThanOrEqual(8);
+    const all = [...seen, ...(okJson(rest) as number[])].sort((a, b) => a - b);
+    expect(all.filter((v, i) => i > 0 && all[i - 1] === v)).toEqual([]);
+    expect(all).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(await q.stats()).toMatchObject({ messages: 0, pending: 0, puts: N, gets: N });
+    // The victims' gets took the path under test: the sent-acknowledgement script ran on this server.
+    expect(server.cli('SCRIPT', 'EXISTS', ACK_SENT.sha).trim()).toBe('1');
+    await q.close();
+  });
+
+  it('consumers SIGKILLed at random moments: no message is handed to user code twice; at most one is lost per kill', async () => {
+    // A kill that lands after the acknowledgement took effect and before get returned loses that
+    // one message (auto mode acknowledges before returning: at most once); every other message is
+    // delivered exactly once, the ones whose consumer died before acknowledging after the timeout.
+    const name = uniqueName('r-sigkill');
+    const N = 4000;
+    const q = await RedisQueue.create(name, { redis, visibilityTimeout: 1200 });
+    await q.putMany(Array.from({ length: N }, (_, i) => i));
+    const victim = `import { writeSync } from 'node:fs';
+      const q = await RedisQueue.open(ARGS.name, { redis: ARGS.redis });
+      for (;;) {
+        const v = await q.get();
+        writeSync(1, v + '\\n');
+        const until = performance.now() + Math.random();
+        while (performance.now() < until);
+      }`;
+    const seen: number[] = [];
+    let kills = 0;
+    for (let round = 0; round < 10 && (await q.qsize()) > 0; round++) {
+      const victims = [0, 1].map(() => spawnRedisNode(victim, { name, redis }));
+      await new Promise((r) => setTimeout(r, 350 + Math.random() * 300));
+      for (const v of victims) v.kill('SIGKILL');
+      for (const v of victims) {
+        const r = await collect(v);
+        if (r.signal === 'SIGKILL') kills++;
+        for (const line of r.stdout.split('\n')) if (line !== '') seen.push(Number(line));
+      }
+    }
+    expect(kills).toBeGreaterThanOrEqual(4);
+    const rest = await runRedisNode(
+      `const q = await RedisQueue.open(ARGS.name, { redis: ARGS.redis });
+       const got = [];
+       try { for (;;) got.push(await q.get({ timeout: 2500 })); } catch (e) { if (e.code !== 'ERR_QUEUE_EMPTY') throw e; }
+       console.log(JSON.stringify(got));
+       await q.close();`,
+      { name, redis },
+      60_000,
+    );
+    const all = [...seen, ...(okJson(rest) as number[])].sort((a, b) => a - b);
+    expect(all.filter((v, i) => i > 0 && all[i - 1] === v)).toEqual([]);
+    const got = new Set(all);
+    const lost = Array.from({ length: N }, (_, i) => i).filter((i) => !got.has(i));
+    expect(lost.length).toBeLessThanOrEqual(kills);
+    expect(await q.stats()).toMatchObject({ messages: 0, pending: 0, puts: N, gets: N });
     await q.close();
   });
 

@@ -8,16 +8,20 @@
  *   must wait for room sleeps until a get publishes 'room' (or a poll interval passes), then tries
  *   again, honouring its timeout and signal.
  * - get: a Lua script first reclaims messages held longer than `visibilityTimeout` by a consumer
- *   (XAUTOCLAIM), then reads new ones (XREADGROUP); when there is nothing, XREADGROUP ... BLOCK
- *   on a connection of the handle's own. The message is acknowledged and deleted (second script)
+ *   (XAUTOCLAIM, at most every CLAIM_EVERY_MS), then reads new ones (XREADGROUP; a plain one
+ *   within CLAIM_EVERY_MS of that script); when there is nothing, XREADGROUP ... BLOCK on a
+ *   connection of the handle's own. The message is acknowledged and deleted (second script)
  *   before the get returns it, so a consumer that dies in between leaves it pending, to be
- *   delivered again elsewhere after the visibility timeout.
+ *   delivered again elsewhere after the visibility timeout. The acknowledgement is sent, not
+ *   awaited, where its bytes are surely in the kernel before the get returns (#received).
  * - shutdown: a flag in the queue's meta hash plus a pub/sub message; every handle that hears it
  *   wakes its waiting puts and joins and `CLIENT UNBLOCK`s its own blocked read.
  *
  * @module
  */
+import { Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { TLSSocket } from 'node:tls';
 import type { Redis } from 'ioredis';
 import type { AsyncJoinableQueue, AsyncQueue } from '../async-queue.js';
 import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
@@ -52,6 +56,7 @@ import {
 import { evalScript, pairs, readStats, type RedisQueueStats } from './stats.js';
 import {
   ACK,
+  ACK_SENT,
   FORGET_CONSUMER,
   FORMAT_VERSION,
   NACK,
@@ -59,6 +64,7 @@ import {
   PUT,
   SHUTDOWN,
   SIZE,
+  CLAIM_EVERY_MS,
   ScriptStatus,
   TAKE,
   TASK_DONE,
@@ -335,11 +341,25 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   #subReady: Promise<void> | null = null;
   #blocking = false;
   readonly #naps = new Set<() => void>();
+  /** Wake-up messages heard so far: a wait that began before the latest one does not nap. */
+  #wakes = 0;
   readonly #gets = new Fifo();
   readonly #puts = new Fifo();
   #carry: Carried<T>[] = [];
   /** Received messages whose acknowledgement failed (connection lost): retried by the next get. */
   #ackRetry: (Delivery & { at: number })[] = [];
+  /**
+   * Ids of messages already handed out whose sent acknowledgement (see #received) failed: sent
+   * again before this handle's next take, and by close().
+   */
+  #ackLater: string[] = [];
+  /**
+   * When this handle's last TAKE script ran (and found the queue there and not shut down and
+   * drained): for CLAIM_EVERY_MS after it, gets read new messages with a plain XREADGROUP.
+   */
+  #tookAt = -Infinity;
+  /** ACK_SENT ran on the command connection since it last (re)connected (the server knows the script). */
+  #ackSentLoaded = false;
 
   /** @internal Use {@link RedisQueue.create} or {@link RedisQueue.open}. */
   constructor(token: symbol, internal: unknown) {
@@ -357,6 +377,10 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     this.maxDeliveries = Number(o.meta['maxdel']);
     this.joinable = o.meta['kind'] === 'joinable';
     this.consumer = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+    // A server restart empties its script cache, and always comes with a reconnection.
+    o.conn.on('ready', () => {
+      this.#ackSentLoaded = false;
+    });
   }
 
   /**
@@ -383,7 +407,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const conn = connect(requireRedis(opts));
     try {
       const k = queueKeys(valid);
-      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead, k.full], [k.channel])) === 1;
+      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead], [k.channel])) === 1;
     } finally {
       disconnectQuietly(conn);
     }
@@ -468,11 +492,15 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
         await this.#subscribe();
         for (;;) {
           this.#live();
+          // The 'room' for a put that found the queue full is published once (by the next
+          // acknowledgement); one heard while that put's reply was on its way means: try again now.
+          const wakes = this.#wakes;
           done += await this.#putSome(list, done);
           if (done === list.length) return;
           if (timeout === 0) throw fullError();
           const left = deadline - performance.now();
           if (left <= 0) throw fullError();
+          if (this.#wakes !== wakes) continue;
           try {
             await this.#nap(Math.min(left, POLL_MS), signal);
           } catch (reason) {
@@ -497,7 +525,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       )
         bytes += (list[end] as Buffer).length;
       const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
-      const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream, this.#keys.full], chunk));
+      const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk));
       if (n === ScriptStatus.Shutdown)
         throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
       if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
@@ -614,9 +642,10 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           if (got.length > 0) return got;
           const left = deadline - performance.now();
           if (timeout === 0 || left <= 0) throw emptyError();
+          const blockedAt = performance.now();
           const blocked = await this.#block(max, deadline, signal);
           if (blocked.length > 0) {
-            const done = manual ? blocked : await this.#ack(blocked);
+            const done = manual ? blocked : await this.#received(blocked, blockedAt);
             if (done.length > 0) return done;
           }
         }
@@ -627,11 +656,25 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   /** The non-blocking take script, then (auto mode) the acknowledgement. */
   async #takeNow(max: number, manual: boolean, signal: AbortSignal | undefined): Promise<Delivery[]> {
+    if (this.#ackLater.length > 0) await this.#sendAcksAgain();
     if (!manual && this.#ackRetry.length > 0) {
       const confirmed = await this.#retryAcks();
       if (confirmed.length > 0) return confirmed;
     }
     const k = this.#keys;
+    const takenAt = performance.now();
+    if (!manual && takenAt - this.#tookAt < CLAIM_EVERY_MS) {
+      // The TAKE script just looked for messages to claim again and at the shutdown state: new
+      // messages need no script (nothing to check about them), a plain read is cheaper.
+      const got = await this.#readNew(max);
+      if (got.length > 0) {
+        if (signal?.aborted) {
+          await this.#nack(got).catch(() => {});
+          throw signal.reason;
+        }
+        return this.#received(got, takenAt);
+      }
+    }
     const reply = (await this.#run(
       TAKE,
       [k.meta, k.stream, k.dead],
@@ -641,6 +684,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const status = Number(reply[0]);
     if (status === ScriptStatus.Shutdown) throw new QueueShutdownError(`queue '${this.name}' is shut down and drained`);
     if (status === ScriptStatus.NotFound) throw notFound(this.name, true);
+    this.#tookAt = takenAt;
     const got: Delivery[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       got.push({ id: String(reply[i]), payload: reply[i + 1] as Buffer, deliveries: Number(reply[i + 2]) });
@@ -650,7 +694,29 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       await this.#nack(got).catch(() => {});
       throw signal.reason;
     }
-    return manual ? got : this.#ack(got);
+    return manual ? got : this.#received(got, takenAt);
+  }
+
+  /** Reads up to `max` new messages (never delivered before) for this consumer, without waiting. */
+  async #readNew(max: number): Promise<Delivery[]> {
+    let reply: unknown;
+    try {
+      reply = await this.#live().callBuffer(
+        'XREADGROUP',
+        'GROUP',
+        'g',
+        this.consumer,
+        'COUNT',
+        max,
+        'STREAMS',
+        this.#keys.stream,
+        '>',
+      );
+    } catch (error) {
+      if (String((error as Error)?.message).startsWith('NOGROUP')) throw notFound(this.name, true);
+      throw error;
+    }
+    return deliveriesOf(reply);
   }
 
   /** Blocks on this handle's own connection for new messages, until `deadline` or one slice. */
@@ -692,11 +758,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       this.#blocking = false;
       signal?.removeEventListener('abort', onAbort);
     }
-    const got: Delivery[] = [];
-    const streams = reply as [Buffer, [Buffer, Buffer[]][]][] | null;
-    for (const [id, fields] of streams?.[0]?.[1] ?? []) {
-      got.push({ id: id.toString(), payload: fields[1] as Buffer, deliveries: 1 });
-    }
+    const got = deliveriesOf(reply);
     if (got.length > 0 && (signal?.aborted || this.#conn === null)) {
       // Delivered in the same instant as the abort (or close): give them back at once.
       await this.#nack(got).catch(() => {});
@@ -750,11 +812,69 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     }
   }
 
+  /**
+   * Acknowledges what an auto-mode get received, then the get returns it. Where that is as safe,
+   * the acknowledgement is sent without waiting for its reply (one round trip per get instead of
+   * two): its bytes are in the kernel's socket buffer before the get returns, so a process that
+   * dies after its get returned cannot leave the message to be delivered again (the kernel still
+   * hands the bytes to the server), exactly as if the reply had been awaited. "As safe" means: a
+   * plain TCP or unix socket connection (not TLS, not a Cluster, no auto-pipelining) with nothing
+   * else buffered in user space, the write went to the kernel at once, and less than half the
+   * visibility timeout passed since the take was sent (so no other consumer can have claimed the
+   * message again before the acknowledgement arrives). Otherwise the reply is awaited, as for
+   * manual acks. What it gives up: should the connection fail in the instant after the get
+   * returned, before the server read the acknowledgement, and the process then go away (or stay
+   * cut off for longer than the visibility timeout), the message is delivered again; the failed
+   * acknowledgement is sent again before this handle's next take and by close().
+   */
+  #received(got: Delivery[], takenAt: number): Delivery[] | Promise<Delivery[]> {
+    const conn = this.#conn;
+    if (conn === null || isCluster(conn) || conn.status !== 'ready' || conn.options.enableAutoPipelining)
+      return this.#ack(got);
+    const stream: unknown = conn.stream;
+    if (!(stream instanceof Socket) || stream instanceof TLSSocket || stream.writableLength > 0) return this.#ack(got);
+    if (performance.now() - takenAt >= this.visibilityTimeout / 2) return this.#ack(got);
+    const ids = got.map((d) => d.id);
+    const sent = this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
+    // Until the script is known to the server on this connection (a NOSCRIPT reply would delay the
+    // real acknowledgement by a round trip), and while the bytes are still in user space (the
+    // kernel's buffer was full): wait for the reply.
+    if (!this.#ackSentLoaded || stream.writableLength > 0) {
+      return sent.then(
+        () => {
+          this.#ackSentLoaded = true;
+          return got;
+        },
+        (error: unknown) => {
+          const at = performance.now();
+          for (const d of got) this.#ackRetry.push({ ...d, at });
+          throw error;
+        },
+      );
+    }
+    sent.catch(() => {
+      this.#ackLater.push(...ids);
+    });
+    return got;
+  }
+
+  /** Sends again the acknowledgements of #received that failed; rejects if that fails again. */
+  async #sendAcksAgain(): Promise<void> {
+    const ids = this.#ackLater;
+    this.#ackLater = [];
+    try {
+      await this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
+    } catch (error) {
+      this.#ackLater = ids.concat(this.#ackLater);
+      throw error;
+    }
+  }
+
   /** Runs the ACK script for `deliveries`: per message, 1 when this consumer still held it. */
   async #runAck(deliveries: readonly Delivery[]): Promise<unknown[]> {
     const k = this.#keys;
     const ids = deliveries.map((d) => d.id);
-    return (await this.#run(ACK, [k.meta, k.stream, k.full], [this.consumer, k.channel, ...ids])) as unknown[];
+    return (await this.#run(ACK, [k.meta, k.stream], [this.consumer, k.channel, ...ids])) as unknown[];
   }
 
   /** Acknowledges and deletes received messages; returns those this consumer still held. */
@@ -797,7 +917,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   async #nack(got: Delivery[]): Promise<number> {
     const k = this.#keys;
-    return Number(await this.#run(NACK, [k.meta, k.stream], [this.consumer, ...got.map((d) => d.id)]));
+    return Number(await this.#run(NACK, [k.meta, k.stream], [this.consumer, k.channel, ...got.map((d) => d.id)]));
   }
 
   #message(value: T, d: Delivery): RedisMessage<T> {
@@ -921,6 +1041,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const conn = this.#conn;
     if (!conn) return;
     await this.#unblock();
+    if (this.#ackLater.length > 0) await this.#sendAcksAgain().catch(() => {}); // else: delivered again later
     const undelivered = this.#carry.length > 0 ? await this.#putBack() : null;
     this.#conn = null;
     const error = this.#closedError();
@@ -1039,8 +1160,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       const sub = subscriber(this.#live());
       this.#sub = sub;
       sub.on('message', (_channel: string, message: string) => {
+        this.#wakes++;
         this.#wakeAll();
-        if (message === 'shutdown' || message === 'unlink') void this.#unblock();
+        // 'ready': a message was nacked; a blocked read does not see it (it is claimable, not new),
+        // so the read ends and the get takes again.
+        if (message === 'shutdown' || message === 'unlink' || message === 'ready') void this.#unblock();
       });
       this.#subReady = sub.subscribe(this.#keys.channel).then(
         () => undefined,
@@ -1137,6 +1261,16 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
       await this.nap(Math.min(left, POLL_MS), signal);
     }
   }
+}
+
+/** The messages of an XREADGROUP reply (one stream, new messages: first delivery). */
+function deliveriesOf(reply: unknown): Delivery[] {
+  const got: Delivery[] = [];
+  const streams = reply as [Buffer, [Buffer, Buffer[]][]][] | null;
+  for (const [id, fields] of streams?.[0]?.[1] ?? []) {
+    got.push({ id: id.toString(), payload: fields[1] as Buffer, deliveries: 1 });
+  }
+  return got;
 }
 
 /**

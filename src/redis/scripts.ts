@@ -5,13 +5,14 @@
  * Data model (format version 1):
  * - `{shmq:NAME}:meta`  hash: v, kind ('queue' | 'joinable'), codec, maxsize, maxmsg (bytes),
  *   vis (visibility timeout, ms), maxdel (max deliveries, 0 = unlimited), created (ms),
- *   shutdown ('none' | 'graceful' | 'immediate'), puts, gets, unfinished, dead.
+ *   shutdown ('none' | 'graceful' | 'immediate'), puts, gets, unfinished, dead; full ('1' while a
+ *   put waits for room: the next acknowledgement clears it and publishes 'room'); nextclaim (ms) and
+ *   claimcur (XAUTOCLAIM cursor): when the takes look for messages to reclaim next, and from where.
  * - `{shmq:NAME}:s`     stream of messages (one field `d`: the encoded bytes), consumer group `g`.
  *   Messages waiting for a consumer = XLEN - the group's pending count (messages are acknowledged
  *   and deleted together, so every pending entry is still in the stream).
  * - `{shmq:NAME}:dead`  dead-letter stream (fields d, id, deliveries, consumer).
- * - `{shmq:NAME}:full`  flag set (with a TTL) while a put waits for room: gets then publish 'room'.
- * - channel `{shmq:NAME}:ev` messages: 'room', 'done', 'shutdown', 'unlink'.
+ * - channel `{shmq:NAME}:ev` messages: 'room', 'ready', 'done', 'shutdown', 'unlink'.
  *
  * @module
  */
@@ -22,7 +23,6 @@ export interface QueueKeys {
   readonly meta: string;
   readonly stream: string;
   readonly dead: string;
-  readonly full: string;
   readonly channel: string;
 }
 
@@ -31,7 +31,7 @@ export const hashTag = (name: string): string => `{shmq:${name}}`;
 
 export function queueKeys(name: string): QueueKeys {
   const tag = hashTag(name);
-  return { meta: `${tag}:meta`, stream: `${tag}:s`, dead: `${tag}:dead`, full: `${tag}:full`, channel: `${tag}:ev` };
+  return { meta: `${tag}:meta`, stream: `${tag}:s`, dead: `${tag}:dead`, channel: `${tag}:ev` };
 }
 
 /** SCAN pattern matching every queue's meta key. */
@@ -66,7 +66,17 @@ function script(name: string, keys: number, body: string): Script {
   return { name, lua, keys, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/** Helpers shared by the scripts. `queued(s)`: messages not yet delivered to any consumer. */
+/**
+ * How often (ms) at most the takes look for messages to claim again (held by a consumer for longer
+ * than the visibility timeout); a nack makes the next take look at once.
+ */
+export const CLAIM_EVERY_MS = 100;
+
+/**
+ * Helpers shared by the scripts. `queued(s)`: messages waiting for a consumer. `ackIds`:
+ * acknowledge and delete. `take`: deliver. `gotten`: count acknowledged messages and wake a put
+ * that waits for room.
+ */
 const PRELUDE = `
 local function pending(s)
   local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', s)
@@ -84,6 +94,121 @@ local function finish(meta, n, channel)
     if left < 0 then redis.call('HSET', meta, 'unfinished', 0) end
     redis.call('PUBLISH', channel, 'done')
   end
+end
+local function nowMs()
+  local t = redis.call('TIME')
+  return t[1] * 1000 + math.floor(t[2] / 1000)
+end
+local function held1(s, id, consumer)
+  return #redis.call('XPENDING', s, 'g', id, id, 1, consumer) == 1
+end
+local function gotten(meta, n, channel, full)
+  if n <= 0 then return end
+  redis.call('HINCRBY', meta, 'gets', n)
+  if full == nil then full = redis.call('HGET', meta, 'full') end
+  if full == '1' then
+    redis.call('HSET', meta, 'full', '0')
+    redis.call('PUBLISH', channel, 'room')
+  end
+end
+-- Acknowledges and deletes ARGV[from..#ARGV] where consumer still holds them. Returns per id
+-- 1 = it did (now acknowledged and deleted), 0 = another consumer holds it now (it was claimed
+-- again), 2 = it is no longer in the stream at all; and how many were acknowledged.
+local function ackIds(s, consumer, from)
+  local n = #ARGV - from + 1
+  local held = {}
+  if n <= 4 then
+    for i = from, #ARGV do
+      if held1(s, ARGV[i], consumer) then held[ARGV[i]] = true end
+    end
+  else
+    -- One range query for the whole batch: this consumer's pending entries between its lowest and
+    -- highest id (ids compare as ms, then sequence).
+    local function parse(id)
+      local dash = string.find(id, '-', 1, true)
+      return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+    end
+    local lo, hi = ARGV[from], ARGV[from]
+    local lms, lseq = parse(lo)
+    local hms, hseq = lms, lseq
+    for i = from + 1, #ARGV do
+      local ms, seq = parse(ARGV[i])
+      if ms < lms or (ms == lms and seq < lseq) then lo, lms, lseq = ARGV[i], ms, seq end
+      if ms > hms or (ms == hms and seq > hseq) then hi, hms, hseq = ARGV[i], ms, seq end
+    end
+    local limit = n + 10000
+    local p = redis.call('XPENDING', s, 'g', lo, hi, limit, consumer)
+    if #p >= limit then
+      for i = from, #ARGV do
+        if held1(s, ARGV[i], consumer) then held[ARGV[i]] = true end
+      end
+    else
+      for _, e in ipairs(p) do held[e[1]] = true end
+    end
+  end
+  local res = {}
+  local owned = {}
+  for i = from, #ARGV do
+    local id = ARGV[i]
+    if held[id] then
+      owned[#owned + 1] = id
+      res[#res + 1] = 1
+    elseif #redis.call('XRANGE', s, id, id) == 0 then
+      res[#res + 1] = 2
+    else
+      res[#res + 1] = 0
+    end
+  end
+  for i = 1, #owned, 1000 do
+    local chunk = {unpack(owned, i, math.min(i + 999, #owned))}
+    redis.call('XACK', s, 'g', unpack(chunk))
+    redis.call('XDEL', s, unpack(chunk))
+  end
+  return res, #owned
+end
+-- Delivers up to count messages to consumer, appending {id, payload, deliveries} to out. First,
+-- at most every ${CLAIM_EVERY_MS} ms (or at once after a nack), those held longer than the
+-- visibility timeout by a consumer (XAUTOCLAIM, resumed from its cursor); over maxdel deliveries
+-- they move to the dead-letter stream instead. Then new ones. m = HMGET meta shutdown, vis, maxdel,
+-- kind, nextclaim, claimcur. Returns how many.
+local function take(meta, s, dead, consumer, channel, count, m, out)
+  local got = 0
+  local now = nowMs()
+  if now >= tonumber(m[5] or '0') then
+    local maxdel = tonumber(m[3])
+    local r = redis.call('XAUTOCLAIM', s, 'g', consumer, m[2], m[6] or '0-0', 'COUNT', count)
+    redis.call('HSET', meta, 'claimcur', r[1])
+    -- Cursor back at the start: every pending entry was looked at; not again for a while.
+    if r[1] == '0-0' then redis.call('HSET', meta, 'nextclaim', now + ${CLAIM_EVERY_MS}) end
+    local deadCount = 0
+    for _, e in ipairs(r[2]) do
+      local p = redis.call('XPENDING', s, 'g', e[1], e[1], 1)
+      local n = p[1] and p[1][4] or 1
+      if maxdel > 0 and n > maxdel then
+        redis.call('XADD', dead, '*', 'd', e[2][2], 'id', e[1], 'deliveries', n - 1, 'consumer', consumer)
+        redis.call('XACK', s, 'g', e[1])
+        redis.call('XDEL', s, e[1])
+        deadCount = deadCount + 1
+      else
+        out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = n
+        got = got + 1
+      end
+    end
+    if deadCount > 0 then
+      redis.call('HINCRBY', meta, 'dead', deadCount)
+      if m[4] == 'joinable' then finish(meta, deadCount, channel) end
+    end
+  end
+  if got < count then
+    local r = redis.call('XREADGROUP', 'GROUP', 'g', consumer, 'COUNT', count - got, 'STREAMS', s, '>')
+    if r then
+      for _, e in ipairs(r[1][2]) do
+        out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = 1
+        got = got + 1
+      end
+    end
+  end
+  return got
 end`;
 
 /**
@@ -113,12 +238,12 @@ return all`,
 );
 
 /**
- * Bounded put, atomic: KEYS meta, stream, full. ARGV payloads. Puts as many as fit (all when
+ * Bounded put, atomic: KEYS meta, stream. ARGV payloads. Puts as many as fit (all when
  * maxsize is 0) and returns how many; 0 when full (and raises the 'full' flag); or a status.
  */
 export const PUT = script(
   'put',
-  3,
+  2,
   `
 local m = redis.call('HMGET', KEYS[1], 'shutdown', 'maxsize', 'kind')
 if not m[1] then return ${ScriptStatus.NotFound} end
@@ -129,8 +254,8 @@ if maxsize > 0 and redis.call('XLEN', KEYS[2]) + n > maxsize then
   -- Only near the limit is the exact count needed (waiting = XLEN - pending <= XLEN).
   local room = maxsize - queued(KEYS[2])
   if room < n then
-    -- Not all fit: a put waits for the rest, so gets must publish 'room'.
-    redis.call('SET', KEYS[3], '1', 'PX', 2000)
+    -- Not all fit: a put waits for the rest, so the next acknowledgement publishes 'room'.
+    redis.call('HSET', KEYS[1], 'full', '1')
     n = room
     if n <= 0 then return 0 end
   end
@@ -141,122 +266,63 @@ if m[3] == 'joinable' then redis.call('HINCRBY', KEYS[1], 'unfinished', n) end
 return n`,
 );
 
+const TAKE_FIELDS = `'shutdown', 'vis', 'maxdel', 'kind', 'nextclaim', 'claimcur'`;
+
 /**
- * Non-blocking take: KEYS meta, stream, dead, channel-as-key-free (ARGV). ARGV consumer, count,
- * channel. First reclaims messages whose consumer has held them longer than the visibility
- * timeout (XAUTOCLAIM; over maxdel deliveries they move to the dead-letter stream), then reads
- * new ones. Returns {0, id, payload, deliveries, ...}, {Shutdown} once shut down and drained, or
- * {NotFound}. The messages stay pending (delivered to `consumer`) until acknowledged.
+ * Non-blocking take: KEYS meta, stream, dead. ARGV consumer, count, channel. Reclaims
+ * (see take above), then reads new messages. Returns {0, id, payload, deliveries, ...}, {Shutdown}
+ * once shut down and drained, or {NotFound}. The messages stay pending (delivered to `consumer`)
+ * until acknowledged.
  */
 export const TAKE = script(
   'take',
   3,
   `
-local m = redis.call('HMGET', KEYS[1], 'shutdown', 'vis', 'maxdel', 'kind')
+local m = redis.call('HMGET', KEYS[1], ${TAKE_FIELDS})
 if not m[1] then return {${ScriptStatus.NotFound}} end
-local count = tonumber(ARGV[2])
-local maxdel = tonumber(m[3])
 local out = {0}
-local got = 0
-local claimed = redis.call('XAUTOCLAIM', KEYS[2], 'g', ARGV[1], m[2], '0-0', 'COUNT', count)
-local deadCount = 0
-for _, e in ipairs(claimed[2]) do
-  local p = redis.call('XPENDING', KEYS[2], 'g', e[1], e[1], 1)
-  local n = p[1] and p[1][4] or 1
-  if maxdel > 0 and n > maxdel then
-    redis.call('XADD', KEYS[3], '*', 'd', e[2][2], 'id', e[1], 'deliveries', n - 1, 'consumer', ARGV[1])
-    redis.call('XACK', KEYS[2], 'g', e[1])
-    redis.call('XDEL', KEYS[2], e[1])
-    deadCount = deadCount + 1
-  else
-    out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = n
-    got = got + 1
-  end
-end
-if deadCount > 0 then
-  redis.call('HINCRBY', KEYS[1], 'dead', deadCount)
-  if m[4] == 'joinable' then finish(KEYS[1], deadCount, ARGV[3]) end
-end
-if got < count then
-  local r = redis.call('XREADGROUP', 'GROUP', 'g', ARGV[1], 'COUNT', count - got, 'STREAMS', KEYS[2], '>')
-  if r then
-    for _, e in ipairs(r[1][2]) do
-      out[#out + 1] = e[1]; out[#out + 1] = e[2][2]; out[#out + 1] = 1
-      got = got + 1
-    end
-  end
-end
+local got = take(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3], tonumber(ARGV[2]), m, out)
 if got == 0 and m[1] ~= 'none' then return {${ScriptStatus.Shutdown}} end
 return out`,
 );
 
 /**
- * Acknowledge and delete: KEYS meta, stream, full. ARGV consumer, channel, ids. For each id:
+ * Acknowledge and delete: KEYS meta, stream. ARGV consumer, channel, ids. For each id:
  * 1 = it was pending for `consumer` and is now acknowledged and deleted; 0 = another consumer holds
- * it now (it was reclaimed); 2 = it is no longer in the stream at all.
+ * it now (it was claimed again); 2 = it is no longer in the stream at all.
  */
 export const ACK = script(
   'ack',
-  3,
+  2,
   `
-local n = #ARGV - 2
-local held = {}
-if n <= 4 then
-  for i = 3, #ARGV do
-    if #redis.call('XPENDING', KEYS[2], 'g', ARGV[i], ARGV[i], 1, ARGV[1]) == 1 then held[ARGV[i]] = true end
-  end
-else
-  -- One range query for the whole batch: this consumer's pending entries between its lowest and
-  -- highest id (ids compare as ms, then sequence).
-  local function parse(id)
-    local dash = string.find(id, '-', 1, true)
-    return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-  end
-  local lo, hi = ARGV[3], ARGV[3]
-  local lms, lseq = parse(lo)
-  local hms, hseq = lms, lseq
-  for i = 4, #ARGV do
-    local ms, seq = parse(ARGV[i])
-    if ms < lms or (ms == lms and seq < lseq) then lo, lms, lseq = ARGV[i], ms, seq end
-    if ms > hms or (ms == hms and seq > hseq) then hi, hms, hseq = ARGV[i], ms, seq end
-  end
-  local limit = n + 10000
-  local p = redis.call('XPENDING', KEYS[2], 'g', lo, hi, limit, ARGV[1])
-  if #p >= limit then
-    for i = 3, #ARGV do
-      if #redis.call('XPENDING', KEYS[2], 'g', ARGV[i], ARGV[i], 1, ARGV[1]) == 1 then held[ARGV[i]] = true end
-    end
-  else
-    for _, e in ipairs(p) do held[e[1]] = true end
-  end
-end
-local res = {}
-local owned = {}
-for i = 3, #ARGV do
-  local id = ARGV[i]
-  if held[id] then
-    owned[#owned + 1] = id
-    res[#res + 1] = 1
-  elseif #redis.call('XRANGE', KEYS[2], id, id) == 0 then
-    res[#res + 1] = 2
-  else
-    res[#res + 1] = 0
-  end
-end
-for i = 1, #owned, 1000 do
-  local chunk = {unpack(owned, i, math.min(i + 999, #owned))}
-  redis.call('XACK', KEYS[2], 'g', unpack(chunk))
-  redis.call('XDEL', KEYS[2], unpack(chunk))
-end
-if #owned > 0 then
-  redis.call('HINCRBY', KEYS[1], 'gets', #owned)
-  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[2], 'room') end
-end
+local res, n = ackIds(KEYS[2], ARGV[1], 3)
+gotten(KEYS[1], n, ARGV[2], nil)
 return res`,
 );
 
 /**
- * Give back: KEYS meta, stream. ARGV consumer, ids. Messages pending for `consumer` become
+ * Acknowledge and delete what a get received, sent without waiting for its reply (see
+ * RedisQueue#ackSent): KEYS meta, stream. ARGV channel, ids. No ownership check: should another
+ * consumer have claimed a message again meanwhile (its visibility timeout lapsed), this
+ * acknowledgement, sent first, wins and the other consumer's acknowledgement finds it gone. Returns
+ * how many were acknowledged.
+ */
+export const ACK_SENT = script(
+  'ackSent',
+  2,
+  `
+local n = 0
+for i = 2, #ARGV, 1000 do
+  local chunk = {unpack(ARGV, i, math.min(i + 999, #ARGV))}
+  n = n + redis.call('XACK', KEYS[2], 'g', unpack(chunk))
+  redis.call('XDEL', KEYS[2], unpack(chunk))
+end
+gotten(KEYS[1], n, ARGV[1], nil)
+return n`,
+);
+
+/**
+ * Give back: KEYS meta, stream. ARGV consumer, channel, ids. Messages pending for `consumer` become
  * claimable at once (their idle time is set past the visibility timeout); their delivery count
  * is kept and grows by one when they are delivered again. Returns how many were given back.
  */
@@ -266,13 +332,18 @@ export const NACK = script(
   `
 local vis = tonumber(redis.call('HGET', KEYS[1], 'vis') or '0')
 local n = 0
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local id = ARGV[i]
   local p = redis.call('XPENDING', KEYS[2], 'g', id, id, 1, ARGV[1])
   if #p == 1 then
     redis.call('XCLAIM', KEYS[2], 'g', ARGV[1], 0, id, 'IDLE', vis + 1000, 'JUSTID')
     n = n + 1
   end
+end
+if n > 0 then
+  -- The next take looks for messages to claim at once, from the start; blocked reads take again.
+  redis.call('HSET', KEYS[1], 'nextclaim', 0, 'claimcur', '0-0')
+  redis.call('PUBLISH', ARGV[2], 'ready')
 end
 return n`,
 );
@@ -384,13 +455,13 @@ end
 return removed`,
 );
 
-/** KEYS meta, stream, dead, full. ARGV channel. Deletes the queue; returns 1 if it existed. */
+/** KEYS meta, stream, dead. ARGV channel. Deletes the queue; returns 1 if it existed. */
 export const UNLINK = script(
   'unlink',
-  4,
+  3,
   `
 local existed = redis.call('EXISTS', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 if existed == 1 then redis.call('PUBLISH', ARGV[1], 'unlink') end
 return existed`,
 );
