@@ -14,6 +14,7 @@ constexpr int64_t kWaitSpinNs = 30000;     // longest a waiter polls before it s
 constexpr int64_t kMinSpinNs = 1000;       // below this, a waiter sleeps at once (but see kSpinProbe)
 constexpr uint32_t kSpinProbe = 64;        // ...and polls in full once every kSpinProbe waits
 constexpr int kNoVerdict = 1;              // Spin(): the hint did not turn true
+constexpr int kPausesPerPoll = 8;          // Spin(): pauses between two looks at the hint
 }  // namespace
 
 int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel) {
@@ -38,8 +39,11 @@ int Waiters::Spin(Event event, uint32_t needed, const std::atomic<bool>* cancel)
       return kOk;
     }
     if (cancel && cancel->load(std::memory_order_relaxed)) return kCancelled;
-    if ((i & 63) == 63 && NowNs() >= until) break;
-    CpuRelax();
+    if ((i & 7) == 7 && NowNs() >= until) break;
+    // Polls are spaced out: the hint reads the cursors and the front record, lines the other side
+    // writes in its critical section, and polling after every pause took them from it so often
+    // that a flat-out put or get paid a cache miss for nearly every store.
+    for (int k = 0; k < kPausesPerPoll; k++) CpuRelax();
   }
   spin_ns_.store(probe ? 0 : budget - budget / 4, std::memory_order_relaxed);
   return kNoVerdict;
@@ -50,7 +54,7 @@ void Waiters::WaitHint(Event event, uint32_t needed, int64_t ms) {
   w.waiters->fetch_add(1);
   Deadline deadline(ms);
   for (;;) {
-    uint32_t seq = w.seq->load();
+    uint32_t seq = Announce(w.seq);
     if (records_.ReadyHint(event, needed) || deadline.expired()) break;
     FutexWait(w.seq, seq, deadline.Slice(2));  // short slices: a dead owner is checked by the retry
   }
@@ -75,7 +79,7 @@ int Waiters::Wait(Event event, uint32_t needed, TimeoutMs timeout, const std::at
   // normal slice): if its owner died, nobody will signal, and the re-check gives the record back.
   int64_t stuck_slice = kStuckFirstSliceMs;
   for (;;) {
-    uint32_t seq = w.seq->load();
+    uint32_t seq = Announce(w.seq);
     if (cancel && cancel->load()) {
       result = kCancelled;
       break;
