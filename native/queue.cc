@@ -149,15 +149,18 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
 int64_t Queue::Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout) {
   uint64_t at = 0;
   int64_t len = 0;
+  bool more = false;
   return Blocking(
       Event::kNotEmpty, kEmpty, timeout,
       [&] {
         len = records_.ClaimLocked(out_cap, &at);
+        more = len >= 0 &&
+               seg_.header->read.load(std::memory_order_relaxed) != seg_.header->tail.load(std::memory_order_relaxed);
         return Attempt{len, len >= 0, len == kEmpty || len == kInFlight, 0, len == kInFlight};
       },
       [&] {
         records_.CopyOut(at, out, uint32_t(len));
-        records_.Release(at, 1, seg_.header->head.load(std::memory_order_relaxed) == at);
+        records_.ReleaseOne(at, uint32_t(len), more);
       });
 }
 

@@ -60,7 +60,6 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch) {
     if (shutdown == kShutdownImmediate) SweepLocked();
     return kShutdown;
   }
-  if (first_of_batch) AdvanceHead();
   uint64_t head = h->head.load(std::memory_order_acquire), read = h->read.load(std::memory_order_relaxed),
            tail = h->tail.load(std::memory_order_relaxed);
   int st = CheckIndices(head, read, tail);
@@ -68,9 +67,29 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch) {
   if (seg_.maxsize != 0 && CountLocked() >= seg_.maxsize) return kFull;
   uint64_t rec = RecordSize(len);
   // A true byte ring: a record fits whenever it fits in the free bytes, wherever the tail stands.
-  // A claimed record at `head` holds bytes back; if its consumer died, give its message back (the
-  // look costs a clock read; the owner check runs only once it has been there for milliseconds).
-  if (head != read && (first_of_batch || rec > seg_.capacity - (tail - head))) RequeueDeadClaimsLocked();
+  // Gets move `head` themselves as they finish; only a put short of room walks the DONE prefix
+  // (the walk reads records and cursors that consumers are writing: a put that has room leaves
+  // their cache lines alone, and its critical section short).
+  if (rec > seg_.capacity - (tail - head)) {
+    AdvanceHead();
+    head = h->head.load(std::memory_order_acquire);
+  }
+  // A claimed record at `head` holds bytes back; if its consumer died, its message goes back. A put
+  // looks (a read of that record and a clock read; the owner check runs only once it has held the
+  // front for milliseconds) when it is short of room, or when the same claim held the front at this
+  // process's previous put too: then a get that comes later finds the owner check due, and delivers
+  // the message first. While gets keep up, the front moves between two puts and no put looks.
+  if (head != read) {
+    bool stuck = first_of_batch && head == front_seen_;
+    front_seen_ = head;
+    if (stuck || rec > seg_.capacity - (tail - head)) {
+      RequeueDeadClaimsLocked();
+      head = h->head.load(std::memory_order_acquire);
+      read = h->read.load(std::memory_order_relaxed);
+      st = CheckIndices(head, read, tail);
+      if (st != kOk) return st;
+    }
+  }
   if (rec > seg_.capacity - (tail - head)) return kFull;
   uint8_t* p = seg_.data + tail % seg_.capacity;
   StoreU32(p, len);
@@ -161,6 +180,20 @@ void Records::CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n) const
   uint64_t first = std::min<uint64_t>(n, capacity - pos);
   memcpy(out, seg_.data + pos, first);
   if (first < n) memcpy(out + first, seg_.data, n - first);
+}
+
+void Records::ReleaseOne(uint64_t at, uint32_t len, bool more) {
+  Header* h = seg_.header;
+  StoreState(seg_.data + at % seg_.capacity, kRecDone);
+  h->gets.fetch_add(1, std::memory_order_relaxed);
+  // Our record at `head`: move it over ours with one compare-and-swap, reading neither `read` nor the
+  // next record, which belong to lines the producers are writing. Only when a record was behind ours
+  // at the claim (`more`) and it is DONE already (another get finished first) is the walk needed.
+  uint64_t expected = at, next = at + RecordSize(len);
+  if (h->head.load(std::memory_order_relaxed) != at ||
+      !h->head.compare_exchange_strong(expected, next, std::memory_order_release, std::memory_order_relaxed))
+    return;  // an older record is still being copied out: its get moves `head`, or the next put short of room
+  if (more && Kind(LoadState(seg_.data + next % seg_.capacity)) == kRecDone) AdvanceHead();
 }
 
 void Records::Release(uint64_t at, uint32_t gets, bool advance) {

@@ -73,6 +73,11 @@ class Records {
   /** No lock: marks the claimed record DONE, counts `gets` gets and, when `advance`, moves `head`
    *  over the DONE prefix (a batch counts and advances once, with its last record). */
   void Release(uint64_t at, uint32_t gets = 1, bool advance = true);
+  /** No lock: Release(at) for a single get of the `len`-byte record at `at`; `more`: records were
+   *  reserved behind it when it was claimed. Moves `head` over it when it is the oldest, and over
+   *  the DONE records behind it only when `more` and the next one is DONE; otherwise those wait for
+   *  their own get, the next put short of room, a waiter or stats() (each walks the DONE prefix). */
+  void ReleaseOne(uint64_t at, uint32_t len, bool more);
   /** Under the lock: copies up to `max` READY records from `read` on without claiming them. */
   int64_t PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens);
 
@@ -144,6 +149,8 @@ class Records {
     bool gone = false;
   };
   Watch busy_watch_, claim_watch_;
+  // Guarded by the lock: `head` as this process's last put saw it with a claim at the front.
+  uint64_t front_seen_ = UINT64_MAX;
   bool changed_ = false;
 };
 
