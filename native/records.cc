@@ -102,6 +102,31 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch) {
   return kOk;
 }
 
+uint32_t Records::ReserveRunLocked(const uint32_t* lens, uint32_t n) {
+  Header* h = seg_.header;
+  uint64_t head = h->head.load(std::memory_order_acquire), tail = h->tail.load(std::memory_order_relaxed);
+  uint32_t count = h->count.load(std::memory_order_relaxed);
+  // The reservation just made under this lock checked tail - head <= capacity and the count.
+  uint64_t free = seg_.capacity - (tail - head);
+  const uint32_t busy = kRecBusy | SelfOwnerBits();
+  uint32_t i = 0;
+  for (; i < n; i++) {
+    uint64_t rec = RecordSize(lens[i]);
+    if (rec > free || (seg_.maxsize != 0 && count >= seg_.maxsize)) break;
+    uint8_t* p = seg_.data + seg_.Pos(tail);
+    StoreU32(p, lens[i]);
+    StoreU32(p + 4, busy);
+    tail += rec;
+    free -= rec;
+    count++;
+  }
+  if (i == 0) return 0;
+  h->tail.store(tail, std::memory_order_release);
+  h->count.store(count, std::memory_order_relaxed);
+  if (seg_.flags & kQueueFlagJoinable) h->unfinished.fetch_add(i, std::memory_order_relaxed);
+  return i;
+}
+
 void Records::CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n) {
   n = std::min(n, len);
   // An empty message may come with data == nullptr (an empty Buffer has no storage), and memcpy
@@ -170,6 +195,28 @@ int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch
         return len;
     }
   }
+}
+
+uint32_t Records::ClaimRunLocked(uint64_t out_cap, uint32_t max, uint32_t* lens) {
+  Header* h = seg_.header;
+  uint64_t read = h->read.load(std::memory_order_relaxed), tail = h->tail.load(std::memory_order_relaxed);
+  const uint32_t claimed = kRecClaimed | SelfOwnerBits();
+  uint32_t i = 0;
+  while (i < max && read != tail) {
+    uint8_t* p = seg_.data + seg_.Pos(read);
+    uint32_t len = LoadU32(p), w = LoadState(p);
+    uint64_t rec = RecordSize(len);
+    if (Kind(w) != kRecReady || len > seg_.max_payload() || rec > tail - read || len > out_cap) break;
+    StoreU32(p + 4, claimed);
+    lens[i++] = len;
+    out_cap -= std::min<uint64_t>(out_cap, Align8(len));
+    read += rec;
+  }
+  if (i == 0) return 0;
+  h->read.store(read, std::memory_order_relaxed);
+  uint32_t c = h->count.load(std::memory_order_relaxed);
+  h->count.store(c > i ? c - i : 0, std::memory_order_relaxed);
+  return i;
 }
 
 void Records::CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n) const {

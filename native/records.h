@@ -57,6 +57,11 @@ class Records {
    *  kOk, kFull, kShutdown or kCorrupt. The later records of a batch skip the upkeep (moving `head`,
    *  looking for dead consumers) that the first one did under the same lock. */
   int ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch = true);
+  /** Under the lock, right after a ReserveLocked that succeeded (same lock hold): reserves BUSY
+   *  records for lens[0..n) behind it, while they fit and maxsize allows, without re-reading or
+   *  re-checking what that call checked (shutdown, the indices, dead claims). Returns how many; the
+   *  records are contiguous from the one before. */
+  uint32_t ReserveRunLocked(const uint32_t* lens, uint32_t n);
   /** No lock: copies the payload (its first `n` bytes) of the record reserved at `at`, split at the
    *  end of the ring. */
   void CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n = UINT32_MAX);
@@ -68,6 +73,12 @@ class Records {
   /** Under the lock: claims the READY record at `read` if its payload fits out_cap; *at = its index.
    *  Its length, or kEmpty, kShutdown, kInFlight, kNeedSpace (see needed()) or kCorrupt. */
   int64_t ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch = true);
+  /** Under the lock, right after a ClaimLocked that returned a length (same lock hold): claims the
+   *  READY records that follow at `read`, up to `max` and while each fits what is left of out_cap
+   *  (out_cap shrinks by each aligned length), writing their lengths to `lens`. Stops at anything
+   *  else (end, BUSY, a skipped or suspicious record), which the next ClaimLocked handles. Returns
+   *  how many; the records are contiguous from the one before. */
+  uint32_t ClaimRunLocked(uint64_t out_cap, uint32_t max, uint32_t* lens);
   /** No lock: copies the payload (its first `n` bytes) of the record claimed at `at`. */
   void CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n = UINT32_MAX) const;
   /** No lock: marks the claimed record DONE, counts `gets` gets and, when `advance`, moves `head`
