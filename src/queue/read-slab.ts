@@ -18,9 +18,7 @@ const READ_SLAB_SIZE = 256 * 1024;
 export const MAX_BATCH = 1 << 20;
 
 export class ReadSlab {
-  /** The slab; messages are at `[start(), start() + length)`. */
-  buf: Buffer;
-  /** `buf`'s ArrayBuffer, kept to notice cheaply that it was detached (byteLength 0). */
+  /** The slab (messages are at `[start(), start() + length)`, see view()); its byteLength is 0 once detached. */
   #memory: ArrayBuffer = new ArrayBuffer(0);
   #offset = 0;
   /** Lengths of the messages of a batch get. */
@@ -31,7 +29,7 @@ export class ReadSlab {
     /** The codec keeps views of its input: carve, never reuse. */
     readonly borrows: boolean,
   ) {
-    this.buf = this.#renew(READ_SLAB_SIZE);
+    this.#renew(READ_SLAB_SIZE);
   }
 
   /**
@@ -55,7 +53,7 @@ export class ReadSlab {
 
   /** Replaces the slab if a borrowing codec's values were transferred away (detached it). */
   ensureAttached(): void {
-    if (this.borrows && this.#memory.byteLength === 0) this.buf = this.#renew(READ_SLAB_SIZE);
+    if (this.borrows && this.#memory.byteLength === 0) this.#renew(READ_SLAB_SIZE);
   }
 
   /** Makes `lens` hold at least `max` lengths. */
@@ -74,10 +72,10 @@ export class ReadSlab {
     let size = READ_SLAB_SIZE;
     if (this.borrows && needed > READ_SLAB_SIZE / 2) size = align8(needed);
     else while (size < needed + 8) size *= 2;
-    this.buf = this.#renew(size);
+    this.#renew(size);
   }
 
-  #renew(size: number): Buffer {
+  #renew(size: number): void {
     // Not zero-filled: native code only copies whole messages in, and only bytes it copied are
     // ever handed out (a 1 MiB 'raw' message needs a new slab per get; zeroing it first cost as
     // much as the copy).
@@ -89,6 +87,5 @@ export class ReadSlab {
     if (this.borrows) markAsUntransferable(this.#memory);
     this.handle.setReadBuffer(this.#memory);
     this.#offset = 0;
-    return slab;
   }
 }
