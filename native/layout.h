@@ -75,9 +75,9 @@ struct AttachSlot {
  *  scribble on it, so readers copy values out once and check them before use.
  *
  *  Cache lines, for two cores that should not share one on the uncontended path: the immutable
- *  line; the lock line (the lock word and the indices only lock holders write: a lock hand-over moves
- *  this one line); the consumers' line (head, advanced without the lock, and gets); the producers'
- *  line (puts); one line per futex condition variable; the attach table. */
+ *  line (and `shutdown`, written once); the lock line (the lock word and the indices only lock holders write: a lock
+ * hand-over moves this one line); the consumers' line (head, advanced without the lock, and gets); the producers' line
+ * (puts); one line per futex condition variable; the attach table. */
 struct alignas(64) Header {
   // Written once by the creator before `state` becomes kStateReady; never changed afterwards.
   uint64_t magic;
@@ -93,6 +93,11 @@ struct alignas(64) Header {
   uint64_t created_at_ms;  // wall clock, for `shm-queue ls`
   std::atomic<uint32_t> state;
   uint32_t lock_abi;  // kLockAbiFutexTid
+  // Read by every put and get, written once (by shutdown()): on this line, which nothing else
+  // writes, rather than on the lock line, where the read of a put that has just published (or of a
+  // get) would take the line from the other side's critical section. 0, kShutdownGraceful or
+  // kShutdownImmediate.
+  std::atomic<uint32_t> shutdown;
 
   // The lock line. Written only with `lock` held (except `lock` itself): atomics so that lock-free
   // readers (qsize, stats, the waiters' spin) see whole values.
@@ -100,8 +105,8 @@ struct alignas(64) Header {
   std::atomic<uint32_t> count;             // records BUSY or READY at or after `read`: qsize(), maxsize
   std::atomic<uint64_t> tail;              // total bytes ever reserved; tail - head = bytes in use
   std::atomic<uint64_t> read;              // the next record a get claims (head <= read <= tail)
-  std::atomic<uint32_t> shutdown;          // 0, kShutdownGraceful or kShutdownImmediate
   uint32_t reserved0;
+  uint32_t reserved1;
   std::atomic<uint64_t> unfinished;  // JoinableQueue: puts not yet matched by taskDone()
   std::atomic<uint64_t> recoveries;  // dead lock holders recovered + dead owners' records fixed
 
@@ -112,8 +117,9 @@ struct alignas(64) Header {
   // The producers' line: written by puts after their copy, without the lock.
   alignas(64) std::atomic<uint64_t> puts;
 
-  // Futex condition variables (waiters.h): a sequence word bumped on every signal plus a count of
-  // waiters, so that a put or get with nobody waiting makes no syscall.
+  // Futex condition variables (waiters.h): a sequence word plus a count of waiters. Bit 0 of the
+  // sequence says a waiter sleeps (or is about to) on its value; a signal that finds it bumps the
+  // sequence by 2, clears it and wakes; one that finds it clear (or no waiter) makes no syscall.
   alignas(64) std::atomic<uint32_t> not_empty_seq;
   std::atomic<uint32_t> not_empty_waiters;
   alignas(64) std::atomic<uint32_t> not_full_seq;
@@ -151,11 +157,11 @@ static_assert(offsetof(Header, creator_pid) == 76, "layout");
 static_assert(offsetof(Header, created_at_ms) == 80, "layout");
 static_assert(offsetof(Header, state) == 88, "layout");
 static_assert(offsetof(Header, lock_abi) == 92, "layout");
+static_assert(offsetof(Header, shutdown) == 96, "layout");
 static_assert(offsetof(Header, lock) == 128, "layout");
 static_assert(offsetof(Header, count) == 132, "layout");
 static_assert(offsetof(Header, tail) == 136, "layout");
 static_assert(offsetof(Header, read) == 144, "layout");
-static_assert(offsetof(Header, shutdown) == 152, "layout");
 static_assert(offsetof(Header, unfinished) == 160, "layout");
 static_assert(offsetof(Header, recoveries) == 168, "layout");
 static_assert(offsetof(Header, head) == 192, "layout");

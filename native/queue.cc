@@ -128,8 +128,16 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
           st = records_.ReserveLocked(lens[*pushed], &at, batch_.empty());
           if (st != kOk) break;
           batch_.push_back(Slot{at, lens[*pushed], offset});
+          at += Records::RecordBytes(lens[*pushed]);
           offset += lens[*pushed];
           ++*pushed;
+          // The records behind it, reserved without re-checking what this reservation checked.
+          uint32_t run = records_.ReserveRunLocked(lens + *pushed, n - *pushed);
+          for (uint32_t k = 0; k < run; k++, ++*pushed) {
+            batch_.push_back(Slot{at, lens[*pushed], offset});
+            at += Records::RecordBytes(lens[*pushed]);
+            offset += lens[*pushed];
+          }
         }
         bool progressed = !batch_.empty();
         if (*pushed == n) return Attempt{kOk, progressed, false, 0, false};
@@ -149,15 +157,18 @@ int Queue::PushMany(const uint8_t* data, const uint32_t* lens, uint32_t n, Timeo
 int64_t Queue::Shift(uint8_t* out, uint64_t out_cap, TimeoutMs timeout) {
   uint64_t at = 0;
   int64_t len = 0;
+  bool more = false;
   return Blocking(
       Event::kNotEmpty, kEmpty, timeout,
       [&] {
         len = records_.ClaimLocked(out_cap, &at);
+        more = len >= 0 &&
+               seg_.header->read.load(std::memory_order_relaxed) != seg_.header->tail.load(std::memory_order_relaxed);
         return Attempt{len, len >= 0, len == kEmpty || len == kInFlight, 0, len == kInFlight};
       },
       [&] {
         records_.CopyOut(at, out, uint32_t(len));
-        records_.Release(at, 1, seg_.header->head.load(std::memory_order_relaxed) == at);
+        records_.ReleaseOne(at, uint32_t(len), more);
       });
 }
 
@@ -175,6 +186,16 @@ int64_t Queue::ShiftMany(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t*
           lens[batch_.size()] = uint32_t(r);
           batch_.push_back(Slot{at, uint32_t(r), off});
           off = std::min(out_cap, off + Align8(uint64_t(r)));
+          // The READY records behind it, claimed without re-checking what this claim checked.
+          uint32_t first = uint32_t(batch_.size());
+          uint32_t run = records_.ClaimRunLocked(out_cap - off, max - first, lens + first);
+          at += Records::RecordBytes(uint32_t(r));
+          for (uint32_t k = 0; k < run; k++) {
+            uint32_t len = lens[first + k];
+            batch_.push_back(Slot{at, len, off});
+            at += Records::RecordBytes(len);
+            off = std::min(out_cap, off + Align8(uint64_t(len)));
+          }
         }
         if (!batch_.empty()) return Attempt{int64_t(batch_.size()), true, false, 0, false};
         return Attempt{r, false, r == kEmpty || r == kInFlight, 0, r == kInFlight};

@@ -60,7 +60,6 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch) {
     if (shutdown == kShutdownImmediate) SweepLocked();
     return kShutdown;
   }
-  if (first_of_batch) AdvanceHead();
   uint64_t head = h->head.load(std::memory_order_acquire), read = h->read.load(std::memory_order_relaxed),
            tail = h->tail.load(std::memory_order_relaxed);
   int st = CheckIndices(head, read, tail);
@@ -68,11 +67,31 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch) {
   if (seg_.maxsize != 0 && CountLocked() >= seg_.maxsize) return kFull;
   uint64_t rec = RecordSize(len);
   // A true byte ring: a record fits whenever it fits in the free bytes, wherever the tail stands.
-  // A claimed record at `head` holds bytes back; if its consumer died, give its message back (the
-  // look costs a clock read; the owner check runs only once it has been there for milliseconds).
-  if (head != read && (first_of_batch || rec > seg_.capacity - (tail - head))) RequeueDeadClaimsLocked();
+  // Gets move `head` themselves as they finish; only a put short of room walks the DONE prefix
+  // (the walk reads records and cursors that consumers are writing: a put that has room leaves
+  // their cache lines alone, and its critical section short).
+  if (rec > seg_.capacity - (tail - head)) {
+    AdvanceHead();
+    head = h->head.load(std::memory_order_acquire);
+  }
+  // A claimed record at `head` holds bytes back; if its consumer died, its message goes back. A put
+  // looks (a read of that record and a clock read; the owner check runs only once it has held the
+  // front for milliseconds) when it is short of room, or when the same claim held the front at this
+  // process's previous put too: then a get that comes later finds the owner check due, and delivers
+  // the message first. While gets keep up, the front moves between two puts and no put looks.
+  if (head != read) {
+    bool stuck = first_of_batch && head == front_seen_;
+    front_seen_ = head;
+    if (stuck || rec > seg_.capacity - (tail - head)) {
+      RequeueDeadClaimsLocked();
+      head = h->head.load(std::memory_order_acquire);
+      read = h->read.load(std::memory_order_relaxed);
+      st = CheckIndices(head, read, tail);
+      if (st != kOk) return st;
+    }
+  }
   if (rec > seg_.capacity - (tail - head)) return kFull;
-  uint8_t* p = seg_.data + tail % seg_.capacity;
+  uint8_t* p = seg_.data + seg_.Pos(tail);
   StoreU32(p, len);
   StoreU32(p + 4, kRecBusy | SelfOwnerBits());
   // The reservation: published to other lock holders by the lock, to lock-free readers by `tail`.
@@ -83,20 +102,46 @@ int Records::ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch) {
   return kOk;
 }
 
+uint32_t Records::ReserveRunLocked(const uint32_t* lens, uint32_t n) {
+  Header* h = seg_.header;
+  uint64_t head = h->head.load(std::memory_order_acquire), tail = h->tail.load(std::memory_order_relaxed);
+  uint32_t count = h->count.load(std::memory_order_relaxed);
+  // The reservation just made under this lock checked tail - head <= capacity and the count.
+  uint64_t free = seg_.capacity - (tail - head);
+  const uint32_t busy = kRecBusy | SelfOwnerBits();
+  uint32_t i = 0;
+  for (; i < n; i++) {
+    uint64_t rec = RecordSize(lens[i]);
+    if (rec > free || (seg_.maxsize != 0 && count >= seg_.maxsize)) break;
+    uint8_t* p = seg_.data + seg_.Pos(tail);
+    StoreU32(p, lens[i]);
+    StoreU32(p + 4, busy);
+    tail += rec;
+    free -= rec;
+    count++;
+  }
+  if (i == 0) return 0;
+  h->tail.store(tail, std::memory_order_release);
+  h->count.store(count, std::memory_order_relaxed);
+  if (seg_.flags & kQueueFlagJoinable) h->unfinished.fetch_add(i, std::memory_order_relaxed);
+  return i;
+}
+
 void Records::CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n) {
   n = std::min(n, len);
   // An empty message may come with data == nullptr (an empty Buffer has no storage), and memcpy
   // with a null pointer is undefined even for 0 bytes (UBSan, npm run test:sanitize).
   if (n == 0) return;
   const uint64_t capacity = seg_.capacity;
-  uint64_t pos = (at % capacity + kRecordHeaderSize) % capacity;
+  uint64_t pos = seg_.Pos(at) + kRecordHeaderSize;  // a header never straddles the end (records.h)
+  if (pos == capacity) pos = 0;
   uint64_t first = std::min<uint64_t>(n, capacity - pos);
   memcpy(seg_.data + pos, data, first);
   if (first < n) memcpy(seg_.data, data + first, n - first);
 }
 
 void Records::Publish(uint64_t at, uint32_t puts) {
-  StoreState(seg_.data + at % seg_.capacity, kRecReady);
+  StoreState(seg_.data + seg_.Pos(at), kRecReady);
   if (puts) seg_.header->puts.fetch_add(puts, std::memory_order_relaxed);
 }
 
@@ -105,7 +150,6 @@ void Records::Publish(uint64_t at, uint32_t puts) {
 
 int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch) {
   Header* h = seg_.header;
-  const uint64_t capacity = seg_.capacity;
   uint32_t shutdown = h->shutdown.load(std::memory_order_relaxed);
   if (shutdown == kShutdownImmediate) {
     SweepLocked();
@@ -119,7 +163,7 @@ int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch
   if (first_of_batch && head != read && RequeueDeadClaimsLocked()) read = h->read.load(std::memory_order_relaxed);
   for (;;) {
     if (read == tail) return shutdown ? kShutdown : kEmpty;
-    uint8_t* p = seg_.data + read % capacity;
+    uint8_t* p = seg_.data + seg_.Pos(read);
     uint32_t len = LoadU32(p), w = LoadState(p);
     uint64_t rec = RecordSize(len);
     if (len > seg_.max_payload() || rec > tail - read) return log_.Corrupt("a record has an impossible length");
@@ -153,19 +197,56 @@ int64_t Records::ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch
   }
 }
 
+uint32_t Records::ClaimRunLocked(uint64_t out_cap, uint32_t max, uint32_t* lens) {
+  Header* h = seg_.header;
+  uint64_t read = h->read.load(std::memory_order_relaxed), tail = h->tail.load(std::memory_order_relaxed);
+  const uint32_t claimed = kRecClaimed | SelfOwnerBits();
+  uint32_t i = 0;
+  while (i < max && read != tail) {
+    uint8_t* p = seg_.data + seg_.Pos(read);
+    uint32_t len = LoadU32(p), w = LoadState(p);
+    uint64_t rec = RecordSize(len);
+    if (Kind(w) != kRecReady || len > seg_.max_payload() || rec > tail - read || len > out_cap) break;
+    StoreU32(p + 4, claimed);
+    lens[i++] = len;
+    out_cap -= std::min<uint64_t>(out_cap, Align8(len));
+    read += rec;
+  }
+  if (i == 0) return 0;
+  h->read.store(read, std::memory_order_relaxed);
+  uint32_t c = h->count.load(std::memory_order_relaxed);
+  h->count.store(c > i ? c - i : 0, std::memory_order_relaxed);
+  return i;
+}
+
 void Records::CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n) const {
   n = std::min(n, len);
   if (n == 0) return;
   const uint64_t capacity = seg_.capacity;
-  uint64_t pos = (at % capacity + kRecordHeaderSize) % capacity;
+  uint64_t pos = seg_.Pos(at) + kRecordHeaderSize;  // a header never straddles the end (records.h)
+  if (pos == capacity) pos = 0;
   uint64_t first = std::min<uint64_t>(n, capacity - pos);
   memcpy(out, seg_.data + pos, first);
   if (first < n) memcpy(out + first, seg_.data, n - first);
 }
 
+void Records::ReleaseOne(uint64_t at, uint32_t len, bool more) {
+  Header* h = seg_.header;
+  StoreState(seg_.data + seg_.Pos(at), kRecDone);
+  h->gets.fetch_add(1, std::memory_order_relaxed);
+  // Our record at `head`: move it over ours with one compare-and-swap, reading neither `read` nor the
+  // next record, which belong to lines the producers are writing. Only when a record was behind ours
+  // at the claim (`more`) and it is DONE already (another get finished first) is the walk needed.
+  uint64_t expected = at, next = at + RecordSize(len);
+  if (h->head.load(std::memory_order_relaxed) != at ||
+      !h->head.compare_exchange_strong(expected, next, std::memory_order_release, std::memory_order_relaxed))
+    return;  // an older record is still being copied out: its get moves `head`, or the next put short of room
+  if (more && Kind(LoadState(seg_.data + seg_.Pos(next))) == kRecDone) AdvanceHead();
+}
+
 void Records::Release(uint64_t at, uint32_t gets, bool advance) {
   Header* h = seg_.header;
-  StoreState(seg_.data + at % seg_.capacity, kRecDone);
+  StoreState(seg_.data + seg_.Pos(at), kRecDone);
   if (gets) h->gets.fetch_add(gets, std::memory_order_relaxed);
   // Only a get whose records start at `head` moves it; the others' DONE records are passed over
   // then, or by the next put (ReserveLocked).
@@ -180,7 +261,7 @@ void Records::AdvanceHead() {
     if (head >= read || read - head > capacity || head % 8 != 0) return;  // nothing to do, or corrupt
     uint64_t x = head;
     while (x < read) {
-      const uint8_t* p = seg_.data + x % capacity;
+      const uint8_t* p = seg_.data + seg_.Pos(x);
       uint32_t len = LoadU32(p), w = LoadState(p);
       uint64_t rec = RecordSize(len);
       if (Kind(w) != kRecDone || len > seg_.max_payload() || rec > read - x) break;
@@ -204,7 +285,6 @@ void Records::AdvanceHeadOver(uint64_t from, uint64_t to) {
 
 int64_t Records::PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens) {
   Header* h = seg_.header;
-  const uint64_t capacity = seg_.capacity;
   uint64_t head = h->head.load(std::memory_order_acquire), read = h->read.load(std::memory_order_relaxed),
            tail = h->tail.load(std::memory_order_relaxed);
   int st = CheckIndices(head, read, tail);
@@ -214,7 +294,7 @@ int64_t Records::PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32
   // READY records cannot be claimed (we hold the lock) nor change (only their claimer writes to
   // them, after claiming): copying them under the lock is safe, and peek is not a hot path.
   for (uint64_t x = read; x != tail && got < max;) {
-    const uint8_t* p = seg_.data + x % capacity;
+    const uint8_t* p = seg_.data + seg_.Pos(x);
     uint32_t len = LoadU32(p), w = LoadState(p);
     uint64_t rec = RecordSize(len);
     if (len > seg_.max_payload() || rec > tail - x) return log_.Corrupt("a record has an impossible length");
@@ -257,7 +337,7 @@ bool Records::StuckOwnerGone(Watch& watch, uint64_t at, uint32_t w) {
 void Records::DiscardLocked(uint64_t at) {
   // A BUSY record whose producer died: its put never returned, so nothing acknowledged is lost.
   Header* h = seg_.header;
-  StoreState(seg_.data + at % seg_.capacity, kRecDone);
+  StoreState(seg_.data + seg_.Pos(at), kRecDone);
   uint32_t c = h->count.load(std::memory_order_relaxed);
   if (c > 0) h->count.store(c - 1, std::memory_order_relaxed);
   DropUnfinished(1);
@@ -279,7 +359,7 @@ bool Records::RequeueDeadClaimsLocked() {
   AdvanceHead();
   uint64_t head = h->head.load(std::memory_order_acquire), read = h->read.load(std::memory_order_relaxed);
   if (head >= read || read - head > capacity) return false;
-  const uint8_t* first = seg_.data + head % capacity;
+  const uint8_t* first = seg_.data + seg_.Pos(head);
   uint32_t w = LoadState(first);
   // After AdvanceHead the oldest record is not DONE; only a CLAIMED one holds the front back.
   if (Kind(w) != kRecClaimed || !StuckOwnerGone(claim_watch_, head, w)) return false;
@@ -289,7 +369,7 @@ bool Records::RequeueDeadClaimsLocked() {
   bool last_gone = false;
   int scanned = 0;
   for (uint64_t x = head; x < read && scanned < kRequeueScanLimit; scanned++) {
-    uint8_t* p = seg_.data + x % capacity;
+    uint8_t* p = seg_.data + seg_.Pos(x);
     uint32_t len = LoadU32(p), s = LoadState(p);
     uint64_t rec = RecordSize(len);
     if (len > seg_.max_payload() || rec > read - x) break;  // corrupt: the next locked check reports it
@@ -319,14 +399,13 @@ bool Records::RequeueDeadClaimsLocked() {
 
 uint32_t Records::SweepLocked() {
   Header* h = seg_.header;
-  const uint64_t capacity = seg_.capacity;
   uint64_t head = h->head.load(std::memory_order_acquire), read = h->read.load(std::memory_order_relaxed),
            tail = h->tail.load(std::memory_order_relaxed);
   if (CheckIndices(head, read, tail) != kOk) return 0;
   uint32_t discarded = 0;
   bool busy_seen = false;
   for (uint64_t x = read; x != tail;) {
-    uint8_t* p = seg_.data + x % capacity;
+    uint8_t* p = seg_.data + seg_.Pos(x);
     uint32_t len = LoadU32(p), w = LoadState(p);
     uint64_t rec = RecordSize(len);
     if (len > seg_.max_payload() || rec > tail - x) break;
@@ -361,7 +440,7 @@ int Records::Repair() {
   uint32_t count = 0;
   uint64_t read = tail;
   for (uint64_t x = head; x != tail;) {
-    const uint8_t* p = seg_.data + x % capacity;
+    const uint8_t* p = seg_.data + seg_.Pos(x);
     uint32_t len = LoadU32(p), w = LoadState(p);
     uint64_t rec = RecordSize(len);
     if (len > seg_.max_payload()) return log_.Corrupt("a record has an impossible length");
@@ -416,7 +495,7 @@ Readiness Records::ReadyLocked(Event event, uint32_t needed) {
   if (CheckIndices(head, read, tail) != kOk) return Readiness::kReady;  // let the operation report it
   if (event == Event::kNotEmpty) {
     for (uint64_t x = read; x != tail;) {
-      const uint8_t* p = seg_.data + x % capacity;
+      const uint8_t* p = seg_.data + seg_.Pos(x);
       uint32_t len = LoadU32(p), w = LoadState(p);
       uint64_t rec = RecordSize(len);
       if (len > seg_.max_payload() || rec > tail - x) return Readiness::kReady;  // the get reports it
@@ -448,7 +527,7 @@ bool Records::ReadyHint(Event event, uint32_t needed) const {
            tail = h->tail.load(std::memory_order_acquire);
   if (event == Event::kNotEmpty) {
     if (read >= tail || tail - read > capacity || read % 8 != 0) return read != tail;
-    return Kind(LoadState(seg_.data + read % capacity)) != kRecBusy;
+    return Kind(LoadState(seg_.data + seg_.Pos(read))) != kRecBusy;
   }
   if (seg_.maxsize != 0 && h->count.load(std::memory_order_relaxed) >= seg_.maxsize) return false;
   return tail >= head && tail - head <= capacity && RecordSize(needed) <= capacity - (tail - head);
@@ -460,7 +539,7 @@ void Records::TearLocked(const uint8_t* data, uint32_t len, uint32_t written) {
   uint64_t head = h->head.load(), read = h->read.load(), tail = h->tail.load();
   uint64_t rec = RecordSize(len);
   if (len > 0 && written <= len && CheckIndices(head, read, tail) == kOk && rec <= seg_.capacity - (tail - head)) {
-    uint8_t* p = seg_.data + tail % seg_.capacity;
+    uint8_t* p = seg_.data + seg_.Pos(tail);
     StoreU32(p, len);
     StoreU32(p + 4, kRecBusy | SelfOwnerBits());
     CopyIn(tail, data, len, written);

@@ -57,6 +57,11 @@ class Records {
    *  kOk, kFull, kShutdown or kCorrupt. The later records of a batch skip the upkeep (moving `head`,
    *  looking for dead consumers) that the first one did under the same lock. */
   int ReserveLocked(uint32_t len, uint64_t* at, bool first_of_batch = true);
+  /** Under the lock, right after a ReserveLocked that succeeded (same lock hold): reserves BUSY
+   *  records for lens[0..n) behind it, while they fit and maxsize allows, without re-reading or
+   *  re-checking what that call checked (shutdown, the indices, dead claims). Returns how many; the
+   *  records are contiguous from the one before. */
+  uint32_t ReserveRunLocked(const uint32_t* lens, uint32_t n);
   /** No lock: copies the payload (its first `n` bytes) of the record reserved at `at`, split at the
    *  end of the ring. */
   void CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n = UINT32_MAX);
@@ -68,11 +73,22 @@ class Records {
   /** Under the lock: claims the READY record at `read` if its payload fits out_cap; *at = its index.
    *  Its length, or kEmpty, kShutdown, kInFlight, kNeedSpace (see needed()) or kCorrupt. */
   int64_t ClaimLocked(uint64_t out_cap, uint64_t* at, bool first_of_batch = true);
+  /** Under the lock, right after a ClaimLocked that returned a length (same lock hold): claims the
+   *  READY records that follow at `read`, up to `max` and while each fits what is left of out_cap
+   *  (out_cap shrinks by each aligned length), writing their lengths to `lens`. Stops at anything
+   *  else (end, BUSY, a skipped or suspicious record), which the next ClaimLocked handles. Returns
+   *  how many; the records are contiguous from the one before. */
+  uint32_t ClaimRunLocked(uint64_t out_cap, uint32_t max, uint32_t* lens);
   /** No lock: copies the payload (its first `n` bytes) of the record claimed at `at`. */
   void CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n = UINT32_MAX) const;
   /** No lock: marks the claimed record DONE, counts `gets` gets and, when `advance`, moves `head`
    *  over the DONE prefix (a batch counts and advances once, with its last record). */
   void Release(uint64_t at, uint32_t gets = 1, bool advance = true);
+  /** No lock: Release(at) for a single get of the `len`-byte record at `at`; `more`: records were
+   *  reserved behind it when it was claimed. Moves `head` over it when it is the oldest, and over
+   *  the DONE records behind it only when `more` and the next one is DONE; otherwise those wait for
+   *  their own get, the next put short of room, a waiter or stats() (each walks the DONE prefix). */
+  void ReleaseOne(uint64_t at, uint32_t len, bool more);
   /** Under the lock: copies up to `max` READY records from `read` on without claiming them. */
   int64_t PeekLocked(uint8_t* out, uint64_t out_cap, uint32_t max, uint32_t* lens);
 
@@ -144,6 +160,8 @@ class Records {
     bool gone = false;
   };
   Watch busy_watch_, claim_watch_;
+  // Guarded by the lock: `head` as this process's last put saw it with a claim at the front.
+  uint64_t front_seen_ = UINT64_MAX;
   bool changed_ = false;
 };
 

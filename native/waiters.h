@@ -1,7 +1,8 @@
 // Condition variables of our own on the header's futex sequence words (DESIGN.md §4: never
-// pthread_cond_t across processes). A signal bumps the sequence and wakes; a waiter re-checks its
-// predicate under the lock and sleeps on the sequence it read before. A waiter killed while
-// waiting leaves a stale waiter count: spurious wake-ups, never a missed one.
+// pthread_cond_t across processes). A waiter sets bit 0 of the sequence (kSleeper), re-checks its
+// predicate under the lock and sleeps on the value it set; a signal that finds the bit bumps the
+// sequence by 2, clears the bit and wakes, and one that finds it clear makes no syscall. A waiter
+// killed while waiting leaves a stale waiter count and bit: one spurious wake-up, never a missed one.
 #pragma once
 
 #include <atomic>
@@ -21,21 +22,34 @@ class Waiters {
  public:
   Waiters(const Segment& seg, SegmentLock& lock, Records& records) : seg_(seg), lock_(lock), records_(records) {}
 
-  /** After a state change: wakes `event`'s waiters in every process, if there are any (an
-   *  uncontended put or get makes no syscall). Call without the lock held. */
+  /** Bit 0 of a sequence word: a waiter sleeps on the word's current value, or is about to (it
+   *  set the bit before its last look at the predicate). Signals bump the word by 2 and clear it. */
+  static constexpr uint32_t kSleeper = 1;
+
+  /** After a state change: wakes `event`'s waiters in every process, if one announced a sleep
+   *  (kSleeper). An uncontended put or get makes no syscall, and neither does one made while a
+   *  waiter is awake anyway (still spinning, or woken and not yet running): only the first signal
+   *  after a waiter announced its sleep wakes it. Call without the lock held. */
   void Signal(Event event) {
-    // Pairs with the waiter's fetch_add + seq load: either the waiter sees our state change when
-    // it re-checks its predicate, or we see its count here and bump the sequence it waits on.
+    // Pairs with the fence in Announce(): either the waiter sees our state change when it re-checks
+    // its predicate, or we see its kSleeper bit here and wake it.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     Words w = WordsOf(event);
     if (w.waiters->load(std::memory_order_relaxed) == 0) return;
-    w.seq->fetch_add(1);
-    FutexWake(w.seq);
+    uint32_t v = w.seq->load(std::memory_order_relaxed);
+    while (v & kSleeper) {
+      if (w.seq->compare_exchange_weak(v, (v + 2) & ~kSleeper)) {
+        FutexWake(w.seq);
+        return;
+      }
+    }
   }
   /** Wakes every thread of every process waiting on `event` (they re-check and may sleep again). */
   void WakeAll(Event event) {
     Words w = WordsOf(event);
-    w.seq->fetch_add(1);
+    uint32_t v = w.seq->load(std::memory_order_relaxed);
+    while (!w.seq->compare_exchange_weak(v, (v + 2) & ~kSleeper)) {
+    }
     FutexWake(w.seq);
   }
   /** Blocks until the event's predicate holds (kOk), the timeout passes (kTimedOut), `*cancel`
@@ -61,6 +75,15 @@ class Waiters {
       default:
         return {&h->all_done_seq, &h->all_done_waiters};
     }
+  }
+  /** Sets kSleeper on `seq` (a waiter is about to look at its predicate for the last time before it
+   *  sleeps) and returns the value to sleep on; a fence orders the store before that look. */
+  static uint32_t Announce(std::atomic<uint32_t>* seq) {
+    uint32_t v = seq->load(std::memory_order_relaxed);
+    while (!(v & kSleeper) && !seq->compare_exchange_weak(v, v | kSleeper)) {
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return v | kSleeper;
   }
   /** Polls the lock-free hint for up to the adaptive budget (it learns from whether the hint
    *  turned true): kOk (the hint holds), kCancelled, or 1 (no verdict: sleep). */

@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import { CODEC_NAMES, resolveCodec, type Codec, type CodecName } from '../src/codecs/index.js';
 import { expectSame, structuredTree as tree } from './structured.js';
 
@@ -166,6 +167,25 @@ describe("'msgpack' codec", () => {
     const decoded = viaSlab(msgpack, [1, , 3]) as unknown[];
     expect(decoded).toHaveLength(3);
     expect(1 in decoded).toBe(false);
+  });
+
+  it('packs a value with no object in it twice exactly as structured clone would (it skips its reference map)', () => {
+    // The codec packs such values without msgpackr's structured clone, which for them only costs a
+    // Map of every object; the bytes must stay those of the structured-clone packer it decodes with.
+    const reference = new Packr({
+      structuredClone: true,
+      moreTypes: true,
+      largeBigIntToFloat: false,
+      encodeUndefinedAsNil: false,
+    });
+    const isFallback = (b: Uint8Array) => b[0] === 0xc9 && b[5] === 0x56;
+    fc.assert(
+      fc.property(tree, (value) => {
+        const bytes = Buffer.from(msgpack.encode(value));
+        if (!isFallback(bytes)) expect(bytes.equals(reference.pack(value))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('preserves shared and cyclic references', () => {

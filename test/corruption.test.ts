@@ -13,11 +13,11 @@ const HEADER = 1600; // sizeof(shmq::Header), layout version 2
 /** Offsets of the fields that change at run time (native/layout.h `Header`): scribbles aimed at them. */
 const HOT = {
   lockAbi: 92,
+  shutdown: 96,
   lockWord: 128,
   count: 132,
   tail: 136,
   read: 144,
-  shutdown: 152,
   unfinished: 160,
   head: 192,
   neSeq: 320,

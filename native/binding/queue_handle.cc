@@ -101,6 +101,46 @@ QueueHandle::QueueHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queu
   created_ = r.created;
   name_ = name;
   cleanup_hook_ = env.AddCleanupHook(&QueueHandle::OnEnvCleanup, this);
+  DefineFastMethods(env, info.This().As<Napi::Object>());
+}
+
+template <Napi::Value (QueueHandle::*Method)(const Napi::CallbackInfo&)>
+napi_value QueueHandle::FastCall(napi_env env, napi_callback_info cbinfo) {
+  Napi::CallbackInfo info(env, cbinfo);
+  QueueHandle* self = static_cast<FastSlot*>(info.Data())->self;
+  if (self == nullptr) {  // the handle was collected while a copy of its function lived on
+    CodeError(info.Env(), "ERR_QUEUE_CLOSED", "the queue handle is closed").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return (self->*Method)(info);
+}
+
+void QueueHandle::ReleaseSlot(napi_env, void* slot, void*) {
+  auto* s = static_cast<FastSlot*>(slot);
+  if (--s->refs == 0) delete s;
+}
+
+void QueueHandle::DefineFastMethods(Napi::Env env, Napi::Object self) {
+  struct Method {
+    const char* name;
+    napi_callback callback;
+  };
+  static constexpr Method kMethods[] = {
+      {"push", &FastCall<&QueueHandle::Push>},           {"pushMany", &FastCall<&QueueHandle::PushMany>},
+      {"shift", &FastCall<&QueueHandle::Shift>},         {"shiftInto", &FastCall<&QueueHandle::ShiftInto>},
+      {"shiftMany", &FastCall<&QueueHandle::ShiftMany>},
+  };
+  fast_ = new FastSlot{this, 1};
+  for (const Method& m : kMethods) {
+    // On any failure the prototype's method (found through napi_unwrap) stays in use: slower, the same.
+    napi_value fn;
+    if (napi_create_function(env, m.name, NAPI_AUTO_LENGTH, m.callback, fast_, &fn) != napi_ok) break;
+    if (napi_add_finalizer(env, fn, fast_, &QueueHandle::ReleaseSlot, nullptr, nullptr) != napi_ok) break;
+    fast_->refs++;
+    napi_property_descriptor d{m.name, nullptr, nullptr, nullptr, nullptr, fn, napi_default, nullptr};
+    if (napi_define_properties(env, self, 1, &d) != napi_ok) break;
+  }
+  if (env.IsExceptionPending()) env.GetAndClearPendingException();
 }
 
 QueueHandle::~QueueHandle() {
@@ -112,6 +152,10 @@ QueueHandle::~QueueHandle() {
     cleanup_hook_ = CleanupHook();
   }
   Shutdown();
+  if (fast_ != nullptr) {
+    fast_->self = nullptr;
+    ReleaseSlot(nullptr, fast_, nullptr);
+  }
 }
 
 void QueueHandle::OnEnvCleanup(QueueHandle* self) {
@@ -153,8 +197,9 @@ bool QueueHandle::GuardOpen(Napi::Env env) {
 namespace {
 
 int64_t TimeoutArg(const Napi::Value& v) {
-  if (!v.IsNumber()) return -1;
-  double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  // One napi call: napi_number_expected when it is not a number.
+  if (napi_get_value_double(v.Env(), v, &d) != napi_ok) return -1;
   if (d < 0 || d != d) return -1;
   if (d > double(INT64_MAX / 2)) return INT64_MAX / 2;
   return int64_t(d);
@@ -231,7 +276,8 @@ bool QueueHandle::ReadWindow(Napi::Env env, const Napi::Value& offset_arg, uint8
     Napi::RangeError::New(env, "no read buffer").ThrowAsJavaScriptException();
     return false;
   }
-  double off = offset_arg.IsNumber() ? offset_arg.As<Napi::Number>().DoubleValue() : -1;
+  double off;
+  if (napi_get_value_double(env, offset_arg, &off) != napi_ok) off = -1;
   if (!(off >= 0) || off > double(read_size_)) {
     Napi::RangeError::New(env, "bad read buffer offset").ThrowAsJavaScriptException();
     return false;

@@ -76,6 +76,21 @@ class QueueHandle : public Napi::ObjectWrap<QueueHandle> {
 #endif
   static Napi::Value UnlinkName(const Napi::CallbackInfo& info);
 
+  /** The hot methods (push, pushMany, shift, shiftInto, shiftMany) are also own properties of each
+   *  handle: functions whose callback data is this slot, so that a call finds its handle without
+   *  napi_unwrap (a private-symbol lookup through V8's slow property path, ~45 ns of a put's or
+   *  get's ~170 ns of binding and core work in perf). The handle and each of those functions hold a
+   *  reference; the last one to be collected frees the slot. `self` is null once the handle is gone. */
+  struct FastSlot {
+    QueueHandle* self;
+    int refs;
+  };
+  void DefineFastMethods(Napi::Env env, Napi::Object self);
+  static void ReleaseSlot(napi_env env, void* slot, void* hint);
+  template <Napi::Value (QueueHandle::*Method)(const Napi::CallbackInfo&)>
+  static napi_value FastCall(napi_env env, napi_callback_info cbinfo);
+  FastSlot* fast_ = nullptr;
+
   shmq::Queue queue_;
   bool created_ = false;
   std::string name_;

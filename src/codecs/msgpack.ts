@@ -35,6 +35,18 @@ const packr = new Packr({
   encodeUndefinedAsNil: false,
   writeFunction: functionRefused as () => never, // never reached (functions take the v8 path), but never silent
 });
+/**
+ * The same options without structured clone, for values the walk found no object twice in: then
+ * msgpackr writes the same bytes either way (its structured clone only adds references to objects
+ * seen before), and skips the Map of every object it packs (identity hashes and Map sets were ~5%
+ * of a put of the S2 object in perf). The decoder is the structured-clone one for both.
+ */
+const plainPackr = new Packr({
+  moreTypes: true,
+  largeBigIntToFloat: false,
+  encodeUndefinedAsNil: false,
+  writeFunction: functionRefused as () => never,
+});
 const unpackr = new Unpackr({ structuredClone: true, moreTypes: true, copyBuffers: true });
 
 /** Typed array constructors msgpackr restores by name (subclasses are not). */
@@ -60,6 +72,8 @@ const visited = new VisitedObjects();
 let exact = true;
 /** Set by the walk when the value holds an Error (see {@link v8Fallback}). */
 let sawError = false;
+/** Set by the walk when it met an object a second time (a shared or cyclic reference). */
+let sawShared = false;
 
 /**
  * Walks `value` and clears {@link exact} for anything msgpackr (with the options above) would
@@ -153,7 +167,10 @@ function visitNamed(obj: object, key: string): void {
 }
 
 function visitObject(obj: object): void {
-  if (visited.seen(obj)) return; // a cycle or a shared reference: msgpackr keeps identity
+  if (visited.seen(obj)) {
+    sawShared = true; // a cycle or a shared reference: msgpackr's structured clone keeps identity
+    return;
+  }
   if (types.isProxy(obj)) {
     exact = false; // structured clone refuses proxies; v8 will throw
     return;
@@ -193,6 +210,7 @@ function visitObject(obj: object): void {
 function isExact(value: unknown): boolean {
   exact = true;
   sawError = false;
+  sawShared = false;
   try {
     visit(value);
     return exact;
@@ -245,7 +263,7 @@ export const msgpackCodec: Codec<unknown> = Object.freeze({
   encode(value: unknown): Uint8Array {
     if (!isExact(value)) return v8Fallback(value);
     try {
-      return packr.pack(value);
+      return (sawShared ? packr : plainPackr).pack(value);
     } catch {
       // msgpackr limits we did not foresee (e.g. > 65535 keys in one object): v8 carries it or refuses.
       return v8Fallback(value);

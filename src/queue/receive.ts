@@ -58,7 +58,7 @@ export class Receiver<T> {
       let n = handle.shift(offset, firstSlice(timeout));
       if (n === S.empty && timeout !== firstSlice(timeout)) n = shiftWaiting(handle, offset, timeout, started);
       if (n >= 0) {
-        const bytes = slab.buf.subarray(offset, offset + n);
+        const bytes = slab.view(offset, n);
         slab.consumed(offset + align8(n));
         try {
           return this.codec.decode(bytes);
@@ -130,7 +130,7 @@ export class Receiver<T> {
     let pos = offset;
     for (let i = 0; i < n; i++) {
       const len = lens[i] as number;
-      const bytes = slab.buf.subarray(pos, pos + len);
+      const bytes = slab.view(pos, len);
       pos += align8(len);
       try {
         out.push(codec.decode(bytes));
@@ -140,7 +140,7 @@ export class Receiver<T> {
         this.#carry.push({ bytes: Buffer.from(bytes), error: this.#decodeError(bytes, error) });
         for (let j = i + 1; j < n; j++) {
           const l = lens[j] as number;
-          const b = slab.buf.subarray(pos, pos + l);
+          const b = slab.view(pos, l);
           pos += align8(l);
           const copy = Buffer.from(b);
           try {

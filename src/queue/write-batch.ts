@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { invalidArgType } from '../errors.js';
 import { type NativeHandle, status as S } from '../native/index.js';
 
@@ -14,16 +15,17 @@ export interface EncodedBatch {
   readonly count: number;
 }
 
-/** Encodes batches into a slab reused from one batch to the next. */
+/** Encodes batches into a slab and a lengths array reused from one batch to the next. */
 export class BatchEncoder {
   #slab: Buffer | null = null;
+  #lens: Uint32Array | null = null;
 
   /** Encodes every value with `encode` (which throws for a value it refuses). */
   encode<T>(values: Iterable<T>, encode: (value: T) => Uint8Array): EncodedBatch {
     if (values === null || typeof (values as Iterable<T>)?.[Symbol.iterator] !== 'function')
       throw invalidArgType('values', 'an iterable', values);
     let slab = this.#slab ?? Buffer.allocUnsafe(64 * 1024);
-    let lens = new Uint32Array(64);
+    let lens = this.#lens ?? new Uint32Array(64);
     let count = 0;
     let total = 0;
     for (const value of values) {
@@ -43,12 +45,14 @@ export class BatchEncoder {
       total += bytes.length;
     }
     this.#slab = slab;
+    this.#lens = lens;
     return { bytes: slab, lens, count };
   }
 
-  /** Gives `batch`'s slab to the caller for good (it waits with it; the next batch gets another). */
+  /** Gives `batch`'s slab and lengths to the caller for good (it waits with them; the next batch gets others). */
   detach(batch: EncodedBatch): void {
     if (this.#slab === batch.bytes) this.#slab = null;
+    if (this.#lens === batch.lens) this.#lens = null;
   }
 }
 
