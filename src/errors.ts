@@ -124,12 +124,14 @@ export class QueueIncompatibleError extends ShmQueueError {
 }
 
 /**
- * The shared segment holds impossible values (scribbled on, or truncated). Nothing was read out
- * of bounds; the queue should be removed (`Queue.unlink` or `shm-queue rm`) and created again.
+ * The shared segment holds impossible values (scribbled on, or truncated), or, on Redis, the
+ * queue's keys were changed by another client (`cause`: the server's reply). Nothing was read out
+ * of bounds; the queue should be removed (`Queue.unlink`/`RedisQueue.unlink` or `shm-queue rm`)
+ * and created again.
  */
 export class QueueCorruptError extends ShmQueueError {
-  constructor(message: string) {
-    super('ERR_QUEUE_CORRUPT', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_QUEUE_CORRUPT', message, options);
   }
 }
 

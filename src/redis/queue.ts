@@ -53,7 +53,7 @@ import {
   type RedisPeekOptions,
   type RedisPeekResult,
 } from './inspect.js';
-import { evalScript, pairs, readStats, type RedisQueueStats } from './stats.js';
+import { damagedQueueError, evalScript, pairs, readStats, type RedisQueueStats } from './stats.js';
 import {
   ACK,
   ACK_SENT,
@@ -714,7 +714,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       );
     } catch (error) {
       if (String((error as Error)?.message).startsWith('NOGROUP')) throw notFound(this.name, true);
-      throw error;
+      throw damagedQueueError(error, this.#keys.stream) ?? error;
     }
     return deliveriesOf(reply);
   }
@@ -753,7 +753,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
         this.#resetBlocker();
         return [];
       }
-      throw error;
+      throw damagedQueueError(error, this.#keys.stream) ?? error;
     } finally {
       this.#blocking = false;
       signal?.removeEventListener('abort', onAbort);

@@ -4,8 +4,36 @@
  * @module
  */
 import type { AsyncQueueStats } from '../async-queue.js';
+import { QueueCorruptError } from '../errors.js';
 import type { RedisClient } from './client.js';
 import { STATS, queueKeys, type Script } from './scripts.js';
+
+/**
+ * Server replies that mean a queue's keys were changed behind its back (by another client: a key
+ * of another type, its consumer group destroyed, a counter that is not a number): the script
+ * checked that the queue exists, so these are not a queue that was unlinked.
+ */
+const DAMAGE_REPLY = /^(WRONGTYPE|NOGROUP)\b|user_script:\d+:|attempt to (compare|perform arithmetic)/;
+
+/**
+ * The typed error for a reply that says the queue's keys are damaged, or null for any other
+ * error (a lost connection, a server refusing writes: those reach the caller as the client's
+ * error). `key` is one of the queue's keys, for the message.
+ */
+export function damagedQueueError(error: unknown, key: string | undefined): QueueCorruptError | null {
+  const reply = error instanceof Error && error.name === 'ReplyError' ? error.message : null;
+  if (reply === null || !DAMAGE_REPLY.test(reply)) return null;
+  const tag = key?.match(/^\{shmq:(.*)\}:[a-z]+$/)?.[1];
+  const what = tag === undefined ? 'a queue' : `queue '${tag}'`;
+  const fix =
+    tag === undefined
+      ? 'remove it with RedisQueue.unlink() and create it again'
+      : `remove it with RedisQueue.unlink('${tag}', { redis }) (or 'shm-queue rm --redis URL ${tag}') and create it again`;
+  return new QueueCorruptError(
+    `${what} on this Redis is damaged: its keys were changed by something other than shm-queue (the server said: ${reply}); ${fix}`,
+    { cause: error },
+  );
+}
 
 /** What {@link RedisQueue.stats} reports. */
 export interface RedisQueueStats extends AsyncQueueStats {
@@ -48,10 +76,14 @@ export async function evalScript(
       ? await client.callBuffer('EVALSHA', s.sha, s.keys, ...keys, ...args)
       : await client.evalsha(s.sha, s.keys, ...keys, ...args);
   } catch (error) {
-    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-    return buffers
-      ? client.callBuffer('EVAL', s.lua, s.keys, ...keys, ...args)
-      : client.eval(s.lua, s.keys, ...keys, ...args);
+    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw damagedQueueError(error, keys[0]) ?? error;
+    try {
+      return buffers
+        ? await client.callBuffer('EVAL', s.lua, s.keys, ...keys, ...args)
+        : await client.eval(s.lua, s.keys, ...keys, ...args);
+    } catch (again) {
+      throw damagedQueueError(again, keys[0]) ?? again;
+    }
   }
 }
 
