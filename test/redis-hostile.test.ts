@@ -55,7 +55,11 @@ describeRedis('a RedisQueue whose keys another client changed', () => {
 
   const damages: [string, (tag: string) => void, string[]][] = [
     ['the stream replaced by a string', (t) => (server.cli('DEL', `${t}:s`), server.cli('SET', `${t}:s`, 'x')), []],
-    ['the consumer group destroyed', (t) => server.cli('XGROUP', 'DESTROY', `${t}:s`, 'g'), ['put', 'putMany', 'qsize']],
+    [
+      'the consumer group destroyed',
+      (t) => server.cli('XGROUP', 'DESTROY', `${t}:s`, 'g'),
+      ['put', 'putMany', 'qsize'],
+    ],
     ['maxsize made a word', (t) => server.cli('HSET', `${t}:meta`, 'maxsize', 'lots'), ['get', 'getMany', 'qsize']],
     [
       'the meta hash replaced by a list',
