@@ -3,8 +3,9 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { describe } from '../errors.js';
-import { asBuffer, refused, Utf8Scratch } from './shared.js';
+import { asBuffer, kDecodeRange, refused, Utf8Scratch } from './shared.js';
 import type { Codec } from './types.js';
 
 const jsonScratch = new Utf8Scratch();
@@ -36,4 +37,13 @@ export const jsonCodec: Codec<unknown> = Object.freeze({
   decode(bytes: Uint8Array): unknown {
     return JSON.parse(asBuffer(bytes).toString('utf8'));
   },
+  // utf8Slice is what toString('utf8', start, end) ends in, minus the per-message Buffer view and
+  // the encoding dispatch (~35 ns of a ~700 ns get of a small object).
+  [kDecodeRange]: (slab: Buffer, start: number, end: number): unknown => JSON.parse(utf8Slice(slab, start, end)),
 });
+
+type Utf8Sliceable = Buffer & { utf8Slice?: (start: number, end: number) => string };
+const utf8Slice: (slab: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as Utf8Sliceable).utf8Slice === 'function'
+    ? (slab, start, end) => (slab as Utf8Sliceable & { utf8Slice(s: number, e: number): string }).utf8Slice(start, end)
+    : (slab, start, end) => slab.toString('utf8', start, end);

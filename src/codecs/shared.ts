@@ -6,6 +6,15 @@
 import { Buffer } from 'node:buffer';
 import { type ArgumentError, invalidArgValue } from '../errors.js';
 
+/**
+ * @internal A built-in codec's decode straight from a range of the read slab (no per-message
+ * Buffer view): same result and errors as its `decode` of those bytes.
+ */
+export const kDecodeRange: unique symbol = Symbol('shm-queue.decodeRange');
+
+/** @internal The shape of a codec that has a {@link kDecodeRange} method. */
+export type RangeDecoder<T> = (slab: Buffer, start: number, end: number) => T;
+
 /** `invalidArgValue('value', ...)` with the underlying error attached as `cause`. */
 export function refused(reason: string, cause?: unknown): TypeError & ArgumentError {
   const error = invalidArgValue('value', reason);

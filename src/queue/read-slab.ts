@@ -21,6 +21,8 @@ export class ReadSlab {
   /** The slab (messages are at `[start(), start() + length)`, see view()); its byteLength is 0 once detached. */
   #memory: ArrayBuffer = new ArrayBuffer(0);
   #offset = 0;
+  /** The whole slab as one Buffer, for codecs that decode a range of it in place. */
+  whole: Buffer = Buffer.alloc(0);
   /** Lengths of the messages of a batch get. */
   lens = new Uint32Array(64);
 
@@ -84,6 +86,7 @@ export class ReadSlab {
     // it must not be transferred away (postMessage(buf, [buf.buffer])): that would detach the
     // slab under later gets.
     this.#memory = slab.buffer as ArrayBuffer;
+    this.whole = slab;
     if (this.borrows) markAsUntransferable(this.#memory);
     this.handle.setReadBuffer(this.#memory);
     this.#offset = 0;

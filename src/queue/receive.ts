@@ -8,6 +8,7 @@
  * @module
  */
 import type { Codec } from '../codecs/index.js';
+import { kDecodeRange, type RangeDecoder } from '../codecs/shared.js';
 import { MessageDecodeError } from '../errors.js';
 import { align8, type NativeHandle, status as S } from '../native/index.js';
 import type { ReadSlab } from './read-slab.js';
@@ -36,6 +37,8 @@ export interface Undelivered {
 export class Receiver<T> {
   /** Messages already taken from the ring by a batch whose decode failed part-way. */
   readonly #carry: Carried<T>[] = [];
+  /** The codec's in-place decode of a slab range, when it has one (built-ins that copy). */
+  readonly #decodeRange: RangeDecoder<T> | undefined;
 
   constructor(
     /** Queue name, for error messages. */
@@ -45,7 +48,10 @@ export class Receiver<T> {
     private readonly slab: ReadSlab,
     /** Throws the typed error of a status that ended a get. */
     private readonly fail: (status: number, timeout: number) => never,
-  ) {}
+  ) {
+    const range = (codec as { [kDecodeRange]?: RangeDecoder<T> })[kDecodeRange];
+    this.#decodeRange = slab.borrows ? undefined : range;
+  }
 
   /** Takes one message. Returns kEmpty instead of throwing when `throwEmpty` is false. */
   shift(timeout: number, throwEmpty: boolean): T | typeof kEmpty {
@@ -58,6 +64,14 @@ export class Receiver<T> {
       let n = handle.shift(offset, firstSlice(timeout));
       if (n === S.empty && timeout !== firstSlice(timeout)) n = shiftWaiting(handle, offset, timeout, started);
       if (n >= 0) {
+        const range = this.#decodeRange;
+        if (range !== undefined) {
+          try {
+            return range(slab.whole, offset, offset + n);
+          } catch (error) {
+            throw this.#decodeError(slab.view(offset, n), error);
+          }
+        }
         const bytes = slab.view(offset, n);
         slab.consumed(offset + align8(n));
         try {
