@@ -132,10 +132,8 @@ void Records::CopyIn(uint64_t at, const uint8_t* data, uint32_t len, uint32_t n)
   // An empty message may come with data == nullptr (an empty Buffer has no storage), and memcpy
   // with a null pointer is undefined even for 0 bytes (UBSan, npm run test:sanitize).
   if (n == 0) return;
-  const uint64_t capacity = seg_.capacity;
-  uint64_t pos = seg_.Pos(at) + kRecordHeaderSize;  // a header never straddles the end (records.h)
-  if (pos == capacity) pos = 0;
-  uint64_t first = std::min<uint64_t>(n, capacity - pos);
+  uint64_t pos = PayloadPos(at);
+  uint64_t first = std::min<uint64_t>(n, seg_.capacity - pos);
   memcpy(seg_.data + pos, data, first);
   if (first < n) memcpy(seg_.data, data + first, n - first);
 }
@@ -222,10 +220,8 @@ uint32_t Records::ClaimRunLocked(uint64_t out_cap, uint32_t max, uint32_t* lens)
 void Records::CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n) const {
   n = std::min(n, len);
   if (n == 0) return;
-  const uint64_t capacity = seg_.capacity;
-  uint64_t pos = seg_.Pos(at) + kRecordHeaderSize;  // a header never straddles the end (records.h)
-  if (pos == capacity) pos = 0;
-  uint64_t first = std::min<uint64_t>(n, capacity - pos);
+  uint64_t pos = PayloadPos(at);
+  uint64_t first = std::min<uint64_t>(n, seg_.capacity - pos);
   memcpy(out, seg_.data + pos, first);
   if (first < n) memcpy(out + first, seg_.data, n - first);
 }

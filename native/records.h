@@ -81,6 +81,7 @@ class Records {
   uint32_t ClaimRunLocked(uint64_t out_cap, uint32_t max, uint32_t* lens);
   /** No lock: copies the payload (its first `n` bytes) of the record claimed at `at`. */
   void CopyOut(uint64_t at, uint8_t* out, uint32_t len, uint32_t n = UINT32_MAX) const;
+
   /** No lock: marks the claimed record DONE, counts `gets` gets and, when `advance`, moves `head`
    *  over the DONE prefix (a batch counts and advances once, with its last record). */
   void Release(uint64_t at, uint32_t gets = 1, bool advance = true);
@@ -133,6 +134,13 @@ class Records {
   }
 
  private:
+  /** Ring offset of the payload of the record at `at` (a header never straddles the end, so
+   *  only a header that ends exactly at the end puts its payload at 0). The wrap-split copies of
+   *  CopyIn and CopyOut start here. */
+  uint64_t PayloadPos(uint64_t at) const {
+    uint64_t pos = seg_.Pos(at) + kRecordHeaderSize;
+    return pos == seg_.capacity ? 0 : pos;
+  }
   int CheckIndices(uint64_t head, uint64_t read, uint64_t tail);
   /** Is the in-flight record at `at` (state word `w`) stuck with a dead owner? Once the same record
    *  has been seen in the same state for 2 ms: kill(pid, 0) on every look (a reaped owner is noticed

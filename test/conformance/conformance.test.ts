@@ -7,6 +7,9 @@ import { collect, lineReader, uniqueName } from '../helpers.js';
 import { type Backend, redisBackend, runOn, shmBackend, spawnOn } from './backends.js';
 
 for (const backend of [shmBackend, redisBackend] as Backend[]) {
+  // Skipped only for Redis on a machine without redis-server and without SHM_QUEUE_REQUIRE_REDIS=1
+  // (test/redis-global-setup.ts prints how to enable it); CI sets the variable, so there a missing
+  // server makes these cases fail instead (backends.ts: available = installed || required).
   const suite = backend.available ? describe : describe.skip;
   suite(`conformance: ${backend.id}`, () => {
     beforeAll(() => backend.start());
