@@ -26,7 +26,7 @@ const USAGE = `usage: npm run bench [-- options]
 
   --quick            one short run per case (under a minute) instead of the full run
   --runs N           runs per case (full: 5, quick: 1); the median is reported
-  --warm MS          warm-up per run, not measured (full: 300, quick: 100)
+  --warm MS          warm-up per run, not measured (full: 300, and at least 4000 for R1-R4; quick: 100)
   --time MS          measured time per run (full: 700, quick: 300)
   --only IDS         scenarios to run, comma-separated (S1-S6, P1,P2 for the process pool, R1-R4 for Redis)
   --cases IDS        cases to run within them, comma-separated (e.g. shm-sync,fork-json)
@@ -232,7 +232,17 @@ function context() {
   };
 }
 
+/**
+ * The timing of one scenario's runs: the command line's, with the warm-up raised to the scenario's
+ * `minWarmMs` (full runs) where it needs longer to reach its steady state.
+ */
+function timingOf(scenario) {
+  const floor = opts.quick || opts.warm !== undefined ? 0 : (scenario.minWarmMs ?? 0);
+  return { ...timing, warmMs: Math.max(timing.warmMs, floor) };
+}
+
 async function runCase(scenario, c, env) {
+  const timing = timingOf(scenario);
   if (c.run) return c.run(timing);
   if (c.exec) {
     // A C++ reference (c.exec: 'futex' or 'ring', built at the start of the run), measured in-process.
@@ -358,6 +368,7 @@ async function measure() {
       id: s.id,
       title: s.title,
       metric: s.metric,
+      warmMs: timingOf(s).warmMs,
       unit: s.metric === 'latency' ? 'µs' : s.metric === 'bytes' ? 'MB/s' : 'msgs/s',
       cases: [],
       ratios: [],
@@ -469,6 +480,10 @@ for (const e of report.scenarios) {
   const baseline = SCENARIOS.find((d) => d.id === e.id)?.baseline;
   const peers = e.cases.filter((c) => !c.shm || c.id === baseline);
   out(`### ${e.id}: ${e.title} (${latency ? 'round trip, µs' : e.unit})`);
+  if (e.warmMs !== undefined && e.warmMs !== shown.warmMs) {
+    out();
+    out(`Warm-up ${e.warmMs} ms for this scenario (the queue fills and every process settles first).`);
+  }
   out();
   const head = latency ? ['case', 'p50 µs', 'p99 µs', 'p50 range'] : ['case', e.unit, 'range'];
   if (e.metric === 'bytes') head.push('msgs/s');
