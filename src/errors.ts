@@ -32,6 +32,7 @@ export type ShmQueueErrorCode =
   | 'ERR_QUEUE_UNTRUSTED_OWNER'
   | 'ERR_QUEUE_BUSY'
   | 'ERR_QUEUE_LOCK_STALLED'
+  | 'ERR_QUEUE_NO_REPLY'
   | ProcessPoolErrorCode;
 
 /** Base class of every queue error; `code` identifies the condition. */
@@ -202,6 +203,29 @@ export class QueueLockStalledError extends ShmQueueError {
   constructor(message: string, holderPid: number) {
     super('ERR_QUEUE_LOCK_STALLED', message);
     this.holderPid = holderPid;
+  }
+}
+
+/**
+ * The Redis server did not answer a command of this call in time: within the call's own `timeout`
+ * (its abort signal for a get), or within the queue's `replyTimeout` (default 15 s) for a call
+ * that would otherwise wait for ever. The server is stopped (SIGSTOP, a debugger), overloaded, or
+ * cut off while the connection still looks open. Nothing is corrupt: the handle keeps working once
+ * the server answers again. `mayTakeEffect` says whether what the call asked for can still happen
+ * when the server reads the command (a put, a shutdown, a `taskDone`: check before repeating it),
+ * or cannot (a get takes nothing: a message the server hands over later is given back to the
+ * queue; a read of counters changes nothing).
+ */
+export class QueueNoReplyError extends ShmQueueError {
+  /** `true` when the command may still be carried out by the server (puts, shutdown, taskDone). */
+  readonly mayTakeEffect: boolean;
+  /** How long the call waited for the reply, in ms. */
+  readonly waitedMs: number;
+
+  constructor(message: string, mayTakeEffect: boolean, waitedMs: number) {
+    super('ERR_QUEUE_NO_REPLY', message);
+    this.mayTakeEffect = mayTakeEffect;
+    this.waitedMs = waitedMs;
   }
 }
 

@@ -32,6 +32,7 @@ export {
   QueueOwnerError,
   QueueBusyError,
   QueueLockStalledError,
+  QueueNoReplyError,
   TaskDoneError,
   MessageDecodeError,
   MessagesUndeliveredError,

@@ -101,6 +101,8 @@ export interface RedisServer {
   /** What the `redis` option takes: the socket path. */
   url: string;
   dir: string;
+  /** The server's process id (for SIGSTOP / SIGCONT). */
+  readonly pid: number;
   /** Kills it (SIGKILL by default) without cleaning up. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same socket and data dir (AOF, if enabled, is reloaded). */
@@ -133,6 +135,9 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<Redis
   return {
     url: sock,
     dir,
+    get pid() {
+      return current.proc.pid as number;
+    },
     kill: (signal = 'SIGKILL') => stopProcess(current.proc, signal),
     restart: async () => {
       current = launch(args, dir);

@@ -82,19 +82,29 @@ export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof ioredis.Cluster;
 }
 
-/** Opens the command connection for `target`. */
-export function connect(target: RedisConnection): RedisClient {
-  if (target instanceof ioredis.Redis) return quiet(target.duplicate(SAFE));
+/**
+ * Opens the command connection for `target`. `commandTimeout` (ms), for the short-lived
+ * connections of one-off calls (unlink, list, inspect, peek): every command not answered within
+ * it rejects with the client's "Command timed out" error (see {@link isCommandTimeout}).
+ */
+export function connect(target: RedisConnection, commandTimeout?: number): RedisClient {
+  const safe = commandTimeout === undefined ? SAFE : { ...SAFE, commandTimeout };
+  if (target instanceof ioredis.Redis) return quiet(target.duplicate(safe));
   if (target instanceof ioredis.Cluster) {
-    const redisOptions = { ...target.options.redisOptions, ...SAFE };
+    const redisOptions = { ...target.options.redisOptions, ...safe };
     return quiet(target.duplicate(undefined, { redisOptions }));
   }
-  if (typeof target === 'string') return quiet(new ioredis.Redis(target, SAFE));
+  if (typeof target === 'string') return quiet(new ioredis.Redis(target, safe));
   if (target !== null && typeof target === 'object' && Array.isArray((target as ClusterConnectionOptions).cluster)) {
     const { cluster, options } = target as ClusterConnectionOptions;
-    return quiet(new ioredis.Cluster(cluster, { ...options, redisOptions: { ...options?.redisOptions, ...SAFE } }));
+    return quiet(new ioredis.Cluster(cluster, { ...options, redisOptions: { ...options?.redisOptions, ...safe } }));
   }
-  return quiet(new ioredis.Redis({ ...(target as RedisOptions), ...SAFE }));
+  return quiet(new ioredis.Redis({ ...(target as RedisOptions), ...safe }));
+}
+
+/** Whether `error` is ioredis's rejection of a command not answered within `commandTimeout`. */
+export function isCommandTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Command timed out';
 }
 
 /** A subscriber connection beside `client` (same server or cluster). */

@@ -47,7 +47,10 @@ export {
   CodecMismatchError,
   QueueIncompatibleError,
   QueueCorruptError,
+  QueueNoReplyError,
   TaskDoneError,
+  MessageDecodeError,
+  MessagesUndeliveredError,
 } from '../errors.js';
 export type { ShmQueueErrorCode } from '../errors.js';
 export { CODEC_NAMES } from '../codecs/index.js';

@@ -8,7 +8,8 @@
 import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { CodecMismatchError, QueueNotFoundError } from '../errors.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
-import { connect, isCluster, masters, type RedisClient, type RedisConnection } from './client.js';
+import { connect, isCluster, isCommandTimeout, masters, type RedisClient, type RedisConnection } from './client.js';
+import { noReplyError, replyTimeoutOption } from './reply.js';
 import { evalScript, readStats, type RedisQueueStats } from './stats.js';
 import { META_PATTERN, PEEK, ScriptStatus, nameOfMetaKey, queueKeys } from './scripts.js';
 
@@ -19,6 +20,8 @@ const MAX_PEEK = 100_000;
 export interface RedisListOptions {
   /** The server (or Cluster) to list. */
   redis: RedisConnection;
+  /** Longest wait for the reply to one command, in ms (default 15 000); then `QueueNoReplyError`. */
+  replyTimeout?: number;
   /** Lists only the queues whose name this returns `true` for. */
   filter?: (name: string) => boolean;
 }
@@ -26,6 +29,8 @@ export interface RedisListOptions {
 /** Options of {@link peekRedisQueue}. */
 export interface RedisPeekOptions {
   redis: RedisConnection;
+  /** Longest wait for the reply to one command, in ms (default 15 000); then `QueueNoReplyError`. */
+  replyTimeout?: number;
   /** How many messages to look at, oldest first (default 10, at most 100,000). */
   max?: number;
   /** Codec to decode with (default: the stored built-in codec; a custom codec must carry its name). */
@@ -57,10 +62,21 @@ export interface RedisPeekResult {
   messages: RedisPeekedMessage[];
 }
 
-async function withClient<R>(target: RedisConnection, fn: (client: RedisClient) => Promise<R>): Promise<R> {
-  const client = connect(target);
+/**
+ * Runs `fn` on a connection of its own to `options.redis`; a command not answered within the
+ * `replyTimeout` option rejects the call with `QueueNoReplyError`. `queue`: the name for its message (null: every queue).
+ */
+async function withClient<R>(
+  options: Record<string, unknown>,
+  queue: string | null,
+  fn: (client: RedisClient) => Promise<R>,
+): Promise<R> {
+  const replyTimeout = replyTimeoutOption(options);
+  const client = connect(options['redis'] as RedisConnection, replyTimeout);
   try {
     return await fn(client);
+  } catch (error) {
+    throw isCommandTimeout(error) ? noReplyError(queue, 'a look at the queue', false)(replyTimeout) : error;
   } finally {
     client.disconnect();
   }
@@ -84,9 +100,9 @@ async function scanNames(client: RedisClient): Promise<string[]> {
 
 /** Every queue on the server (or Cluster), sorted by name, with its stats. */
 export async function listRedisQueues(options: RedisListOptions): Promise<RedisQueueStats[]> {
-  const opts = validateOptions(options, 'options', ['redis', 'filter']);
+  const opts = validateOptions(options, 'options', ['redis', 'filter', 'replyTimeout']);
   const filter = opts['filter'] as ((name: string) => boolean) | undefined;
-  return withClient(opts['redis'] as RedisConnection, async (client) => {
+  return withClient(opts, null, async (client) => {
     // A Cluster knows its masters once ready; one server needs no wait (commands queue until then).
     if (isCluster(client) && client.status !== 'ready') {
       await new Promise<void>((resolve, reject) => {
@@ -105,10 +121,13 @@ export async function listRedisQueues(options: RedisListOptions): Promise<RedisQ
 }
 
 /** One queue's stats; `QueueNotFoundError` when there is no such queue. */
-export async function inspectRedisQueue(name: string, options: { redis: RedisConnection }): Promise<RedisQueueStats> {
+export async function inspectRedisQueue(
+  name: string,
+  options: { redis: RedisConnection; replyTimeout?: number },
+): Promise<RedisQueueStats> {
   const valid = validateName(name);
-  const opts = validateOptions(options, 'options', ['redis']);
-  return withClient(opts['redis'] as RedisConnection, async (client) => {
+  const opts = validateOptions(options, 'options', ['redis', 'replyTimeout']);
+  return withClient(opts, valid, async (client) => {
     const s = await readStats(client, valid);
     if (!s) throw new QueueNotFoundError(`queue '${valid}' does not exist on this Redis`);
     return s;
@@ -118,9 +137,9 @@ export async function inspectRedisQueue(name: string, options: { redis: RedisCon
 /** The next `max` messages a consumer would get, decoded, without taking them. */
 export async function peekRedisQueue(name: string, options: RedisPeekOptions): Promise<RedisPeekResult> {
   const valid = validateName(name);
-  const opts = validateOptions(options, 'options', ['redis', 'max', 'codec']);
+  const opts = validateOptions(options, 'options', ['redis', 'max', 'codec', 'replyTimeout']);
   const max = opts['max'] === undefined ? 10 : validateInteger(opts['max'], 'options.max', 1, MAX_PEEK);
-  return withClient(opts['redis'] as RedisConnection, async (client) => {
+  return withClient(opts, valid, async (client) => {
     const stats = await readStats(client, valid);
     if (!stats) throw new QueueNotFoundError(`queue '${valid}' does not exist on this Redis`);
     let codec: Codec<unknown> | null = null;

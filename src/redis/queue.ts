@@ -35,6 +35,7 @@ import {
   QueueExistsError,
   QueueFullError,
   QueueIncompatibleError,
+  QueueNoReplyError,
   QueueNotFoundError,
   QueueShutdownError,
   TaskDoneError,
@@ -43,8 +44,17 @@ import {
 } from '../errors.js';
 import type { ShutdownOptions, WaitOptions } from '../types.js';
 import { validateInteger, validateName, validateOptions, validateSignal, validateTimeout } from '../validate.js';
-import { connect, isCluster, nodeConnection, subscriber, type RedisClient, type RedisConnection } from './client.js';
+import {
+  connect,
+  isCluster,
+  isCommandTimeout,
+  nodeConnection,
+  subscriber,
+  type RedisClient,
+  type RedisConnection,
+} from './client.js';
 import { Fifo } from './fifo.js';
+import { NO_DEADLINE, ReplyWatch, noReplyError, replyTimeoutOption, type ReplyBound } from './reply.js';
 import {
   inspectRedisQueue,
   listRedisQueues,
@@ -94,6 +104,13 @@ const BUILTIN_CODECS: readonly string[] = ['msgpack', 'v8', 'json', 'string', 'r
 export interface RedisConnectOptions {
   /** Where the queue lives: URL, unix socket path, ioredis options, `{ cluster: nodes }` or an ioredis client. */
   redis: RedisConnection;
+  /**
+   * Longest wait, in ms, for the server's reply to one command (default 15 000): a call whose
+   * command is not answered in time rejects with `QueueNoReplyError` (`ERR_QUEUE_NO_REPLY`) instead
+   * of hanging on a server that is stopped or cut off. A call with a shorter `timeout` ends at that
+   * timeout. A setting of this handle, not stored with the queue.
+   */
+  replyTimeout?: number;
 }
 
 /** Options of {@link RedisQueue.create}. */
@@ -153,8 +170,9 @@ const CREATE_KEYS = [
   'visibilityTimeout',
   'maxDeliveries',
   'maxMessageSize',
+  'replyTimeout',
 ] as const;
-const OPEN_KEYS = ['redis', 'codec'] as const;
+const OPEN_KEYS = ['redis', 'codec', 'replyTimeout'] as const;
 const WAIT_KEYS = ['timeout', 'signal'] as const;
 const GET_KEYS = ['timeout', 'signal', 'ack'] as const;
 
@@ -178,6 +196,7 @@ interface Opened<T> {
   conn: RedisClient;
   codec: Codec<T>;
   meta: Record<string, string>;
+  replies: ReplyWatch;
 }
 
 function requireRedis(options: Record<string, unknown>): RedisConnection {
@@ -219,6 +238,7 @@ async function openQueue<T>(
   const name = validateName(rawName);
   const options = validateOptions(rawOptions, 'options', mode === 'open' ? OPEN_KEYS : CREATE_KEYS);
   const target = requireRedis(options);
+  const replies = new ReplyWatch(replyTimeoutOption(options));
   const explicitCodec = options['codec'] !== undefined;
   let codec = resolveCodec(options['codec'] as CodecName | Codec<unknown> | undefined) as Codec<T>;
   let scriptMode: 'create' | 'open' | 'either' = mode;
@@ -243,11 +263,16 @@ async function openQueue<T>(
   const conn = connect(target);
   try {
     const keys = queueKeys(name);
-    const reply = (await evalScript(
-      conn,
-      OPEN,
-      [keys.meta, keys.stream],
-      [scriptMode, joinable ? 'joinable' : 'queue', codec.name, maxsize, maxmsg, vis, maxdel],
+    const reply = (await replies.wait(
+      evalScript(
+        conn,
+        OPEN,
+        [keys.meta, keys.stream],
+        [scriptMode, joinable ? 'joinable' : 'queue', codec.name, maxsize, maxmsg, vis, maxdel],
+      ),
+      NO_DEADLINE,
+      // A create whose reply is lost may still have created the queue.
+      noReplyError(name, mode === 'create' ? 'the create' : 'the open', mode === 'create'),
     )) as unknown[];
     const status = Number(reply[0]);
     if (status === ScriptStatus.Exists) {
@@ -296,7 +321,7 @@ async function openQueue<T>(
         );
       }
     }
-    return { name, conn, codec, meta };
+    return { name, conn, codec, meta, replies };
   } catch (error) {
     disconnectQuietly(conn);
     throw error;
@@ -329,8 +354,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   readonly consumer: string;
   /** `true` for a {@link RedisJoinableQueue}. */
   readonly joinable: boolean;
+  /** Longest wait for the server's reply to one command, in ms (the `replyTimeout` option). */
+  readonly replyTimeout: number;
 
   readonly #codec: Codec<T>;
+  readonly #replies: ReplyWatch;
   readonly #keys: QueueKeys;
   #conn: RedisClient | null;
   #blocker: Redis | null = null;
@@ -376,6 +404,8 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     this.visibilityTimeout = Number(o.meta['vis']);
     this.maxDeliveries = Number(o.meta['maxdel']);
     this.joinable = o.meta['kind'] === 'joinable';
+    this.#replies = o.replies;
+    this.replyTimeout = o.replies.replyTimeout;
     this.consumer = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
     // A server restart empties its script cache, and always comes with a reconnection.
     o.conn.on('ready', () => {
@@ -403,11 +433,13 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    */
   static async unlink(name: string, options: RedisConnectOptions): Promise<boolean> {
     const valid = validateName(name);
-    const opts = validateOptions(options, 'options', ['redis']);
-    const conn = connect(requireRedis(opts));
+    const opts = validateOptions(options, 'options', ['redis', 'replyTimeout']);
+    const conn = connect(requireRedis(opts), replyTimeoutOption(opts));
     try {
       const k = queueKeys(valid);
       return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead], [k.channel])) === 1;
+    } catch (error) {
+      throw isCommandTimeout(error) ? noReplyError(valid, 'the unlink', true)(replyTimeoutOption(opts)) : error;
     } finally {
       disconnectQuietly(conn);
     }
@@ -482,20 +514,24 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       );
     const abortError = (reason: unknown): unknown =>
       many && done > 0 ? partialAbort(reason, done, list.length) : reason;
+    // The put script in flight is waited for up to the deadline, not the signal: it may be carried out.
+    const bound: ReplyBound = { deadline };
+    const what = (): string =>
+      many ? `a putMany (at least ${done} of ${list.length} values were put before)` : 'a put';
     if (this.#puts.idle) {
-      done = await this.#putSome(list, 0);
+      done = await this.#putSome(list, 0, bound, what);
       if (done === list.length) return;
       if (timeout === 0) throw fullError();
     }
     await this.#puts.run(
       async () => {
-        await this.#subscribe();
+        await this.#wait(this.#subscribe(), { deadline, signal }, 'the subscription a waiting put needs', false);
         for (;;) {
           this.#live();
           // The 'room' for a put that found the queue full is published once (by the next
           // acknowledgement); one heard while that put's reply was on its way means: try again now.
           const wakes = this.#wakes;
-          done += await this.#putSome(list, done);
+          done += await this.#putSome(list, done, bound, what);
           if (done === list.length) return;
           if (timeout === 0) throw fullError();
           const left = deadline - performance.now();
@@ -512,8 +548,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     );
   }
 
-  /** One put script call (or one per chunk while all fit): returns how many of list[from..] went in. */
-  async #putSome(list: Buffer[], from: number): Promise<number> {
+  /**
+   * One put script call (or one per chunk while all fit): returns how many of list[from..] went in.
+   * Each reply is waited for within `bound`; `what()` names the call in a `QueueNoReplyError`.
+   */
+  async #putSome(list: Buffer[], from: number, bound: ReplyBound, what: () => string): Promise<number> {
     let done = 0;
     while (from + done < list.length) {
       const start = from + done;
@@ -525,7 +564,9 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       )
         bytes += (list[end] as Buffer).length;
       const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
-      const n = Number(await this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk));
+      const n = Number(
+        await this.#wait(this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk), bound, what(), true),
+      );
       if (n === ScriptStatus.Shutdown)
         throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
       if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
@@ -627,25 +668,26 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           ? `queue '${this.name}' is empty; use get() to wait for a message`
           : `queue '${this.name}' stayed empty for ${timeout} ms`,
       );
+    const bound: ReplyBound = { deadline, signal };
     if (this.#gets.idle) {
-      const got = await this.#takeNow(max, manual, signal);
+      const got = await this.#takeNow(max, manual, bound);
       if (got.length > 0) return got;
       if (timeout === 0) throw emptyError();
     }
     return this.#gets.run(
       async () => {
-        await this.#subscribe();
+        await this.#wait(this.#subscribe(), bound, 'the subscription a waiting get needs', false);
         for (;;) {
           this.#live();
           signal?.throwIfAborted();
-          const got = await this.#takeNow(max, manual, signal);
+          const got = await this.#takeNow(max, manual, bound);
           if (got.length > 0) return got;
           const left = deadline - performance.now();
           if (timeout === 0 || left <= 0) throw emptyError();
           const blockedAt = performance.now();
-          const blocked = await this.#block(max, deadline, signal);
+          const blocked = await this.#block(max, bound);
           if (blocked.length > 0) {
-            const done = manual ? blocked : await this.#received(blocked, blockedAt);
+            const done = manual ? blocked : await this.#received(blocked, blockedAt, bound);
             if (done.length > 0) return done;
           }
         }
@@ -654,47 +696,45 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     );
   }
 
-  /** The non-blocking take script, then (auto mode) the acknowledgement. */
-  async #takeNow(max: number, manual: boolean, signal: AbortSignal | undefined): Promise<Delivery[]> {
-    if (this.#ackLater.length > 0) await this.#sendAcksAgain();
+  /**
+   * The non-blocking take script, then (auto mode) the acknowledgement. Every reply is waited for
+   * within `bound`: a get that ends first takes nothing (what the server delivers later is given
+   * back, see #giveBack).
+   */
+  async #takeNow(max: number, manual: boolean, bound: ReplyBound): Promise<Delivery[]> {
+    if (this.#ackLater.length > 0) await this.#sendAcksAgain(bound);
     if (!manual && this.#ackRetry.length > 0) {
-      const confirmed = await this.#retryAcks();
+      const confirmed = await this.#retryAcks(bound);
       if (confirmed.length > 0) return confirmed;
     }
     const k = this.#keys;
+    const signal = bound.signal;
     const takenAt = performance.now();
     if (!manual && takenAt - this.#tookAt < CLAIM_EVERY_MS) {
       // The TAKE script just looked for messages to claim again and at the shutdown state: new
       // messages need no script (nothing to check about them), a plain read is cheaper.
-      const got = await this.#readNew(max);
+      const got = await this.#wait(this.#readNew(max), bound, 'a get', false, this.#giveBack);
       if (got.length > 0) {
         if (signal?.aborted) {
-          await this.#nack(got).catch(() => {});
+          this.#giveBack(got);
           throw signal.reason;
         }
-        return this.#received(got, takenAt);
+        return this.#received(got, takenAt, bound);
       }
     }
-    const reply = (await this.#run(
-      TAKE,
-      [k.meta, k.stream, k.dead],
-      [this.consumer, max, k.channel],
-      true,
-    )) as unknown[];
-    const status = Number(reply[0]);
+    const taken = this.#run(TAKE, [k.meta, k.stream, k.dead], [this.consumer, max, k.channel], true).then((reply) =>
+      takeReply(reply as unknown[]),
+    );
+    const { status, got } = await this.#wait(taken, bound, 'a get', false, (late) => this.#giveBack(late.got));
     if (status === ScriptStatus.Shutdown) throw new QueueShutdownError(`queue '${this.name}' is shut down and drained`);
     if (status === ScriptStatus.NotFound) throw notFound(this.name, true);
     this.#tookAt = takenAt;
-    const got: Delivery[] = [];
-    for (let i = 1; i + 2 < reply.length; i += 3) {
-      got.push({ id: String(reply[i]), payload: reply[i + 1] as Buffer, deliveries: Number(reply[i + 2]) });
-    }
     if (got.length === 0) return got;
     if (signal?.aborted) {
-      await this.#nack(got).catch(() => {});
+      this.#giveBack(got);
       throw signal.reason;
     }
-    return manual ? got : this.#received(got, takenAt);
+    return manual ? got : this.#received(got, takenAt, bound);
   }
 
   /** Reads up to `max` new messages (never delivered before) for this consumer, without waiting. */
@@ -720,52 +760,59 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   }
 
   /** Blocks on this handle's own connection for new messages, until `deadline` or one slice. */
-  async #block(max: number, deadline: number, signal: AbortSignal | undefined): Promise<Delivery[]> {
-    const blocker = await this.#blockerConnection();
-    const ms = Math.min(deadline - performance.now(), BLOCK_SLICE_MS);
+  async #block(max: number, bound: ReplyBound): Promise<Delivery[]> {
+    const blocker = await this.#wait(this.#blockerConnection(), bound, 'a get', false);
+    const ms = Math.min(bound.deadline - performance.now(), BLOCK_SLICE_MS);
     if (ms <= 0) return [];
+    const signal = bound.signal;
+    signal?.throwIfAborted();
+    const blockMs = Math.max(1, Math.ceil(ms));
     const onAbort = (): void => void this.#unblock();
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#blocking = true;
-    let reply: unknown;
+    let got: Delivery[];
     try {
-      if (signal?.aborted) throw signal.reason;
-      reply = await blocker.callBuffer(
-        'XREADGROUP',
-        'GROUP',
-        'g',
-        this.consumer,
-        'COUNT',
-        max,
-        'BLOCK',
-        Math.max(1, Math.ceil(ms)),
-        'STREAMS',
-        this.#keys.stream,
-        '>',
-      );
-    } catch (error) {
-      if (this.#conn === null) throw this.#closedError();
-      if (signal?.aborted) throw signal.reason;
-      const message = String((error as Error)?.message);
-      if (message.startsWith('UNBLOCKED')) return [];
-      if (message.startsWith('NOGROUP')) throw notFound(this.name, true);
-      if (message.startsWith('MOVED') || message.startsWith('ASK')) {
-        this.#resetBlocker();
-        return [];
-      }
-      throw damagedQueueError(error, this.#keys.stream) ?? error;
+      const read = blocker
+        .callBuffer(
+          'XREADGROUP',
+          'GROUP',
+          'g',
+          this.consumer,
+          'COUNT',
+          max,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          this.#keys.stream,
+          '>',
+        )
+        .then(deliveriesOf, (error: unknown) => this.#blockFailed(error));
+      // The server answers by itself after blockMs; only then does the wait for its reply count.
+      got = await this.#wait(read, bound, 'a get', false, this.#giveBack, blockMs);
     } finally {
       this.#blocking = false;
       signal?.removeEventListener('abort', onAbort);
     }
-    const got = deliveriesOf(reply);
     if (got.length > 0 && (signal?.aborted || this.#conn === null)) {
       // Delivered in the same instant as the abort (or close): give them back at once.
-      await this.#nack(got).catch(() => {});
+      this.#giveBack(got);
       if (this.#conn === null) throw this.#closedError();
       throw signal?.reason;
     }
     return got;
+  }
+
+  /** A blocking read that failed: nothing to return and look again (`[]`), or the error to throw. */
+  #blockFailed(error: unknown): Delivery[] {
+    if (this.#conn === null) throw this.#closedError();
+    const message = String((error as Error)?.message);
+    if (message.startsWith('UNBLOCKED')) return [];
+    if (message.startsWith('NOGROUP')) throw notFound(this.name, true);
+    if (message.startsWith('MOVED') || message.startsWith('ASK')) {
+      this.#resetBlocker();
+      return [];
+    }
+    throw damagedQueueError(error, this.#keys.stream) ?? error;
   }
 
   async #blockerConnection(): Promise<Redis> {
@@ -801,12 +848,13 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   }
 
   /** Ends this handle's blocking read now (`CLIENT UNBLOCK`), if one is in progress. */
-  async #unblock(): Promise<void> {
+  async #unblock(bound: ReplyBound = NO_DEADLINE): Promise<void> {
     const id = this.#blockerId;
     if (!this.#blocking || id === null) return;
     const via = this.#unblocker ?? this.#conn;
+    if (!via) return;
     try {
-      await via?.client('UNBLOCK', id);
+      await this.#wait(via.client('UNBLOCK', id), bound, 'close()', false);
     } catch {
       // The read ends at its slice anyway.
     }
@@ -827,29 +875,35 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    * cut off for longer than the visibility timeout), the message is delivered again; the failed
    * acknowledgement is sent again before this handle's next take and by close().
    */
-  #received(got: Delivery[], takenAt: number): Delivery[] | Promise<Delivery[]> {
+  #received(got: Delivery[], takenAt: number, bound: ReplyBound): Delivery[] | Promise<Delivery[]> {
+    // An acknowledgement waited for: should the get end first, what it confirms is carried (#carryLate).
+    const awaited = (ack: Promise<Delivery[]>): Promise<Delivery[]> =>
+      this.#wait(ack, bound, 'a get', false, this.#carryLate);
     const conn = this.#conn;
     if (conn === null || isCluster(conn) || conn.status !== 'ready' || conn.options.enableAutoPipelining)
-      return this.#ack(got);
+      return awaited(this.#ack(got));
     const stream: unknown = conn.stream;
-    if (!(stream instanceof Socket) || stream instanceof TLSSocket || stream.writableLength > 0) return this.#ack(got);
-    if (performance.now() - takenAt >= this.visibilityTimeout / 2) return this.#ack(got);
+    if (!(stream instanceof Socket) || stream instanceof TLSSocket || stream.writableLength > 0)
+      return awaited(this.#ack(got));
+    if (performance.now() - takenAt >= this.visibilityTimeout / 2) return awaited(this.#ack(got));
     const ids = got.map((d) => d.id);
     const sent = this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
     // Until the script is known to the server on this connection (a NOSCRIPT reply would delay the
     // real acknowledgement by a round trip), and while the bytes are still in user space (the
     // kernel's buffer was full): wait for the reply.
     if (!this.#ackSentLoaded || stream.writableLength > 0) {
-      return sent.then(
-        () => {
-          this.#ackSentLoaded = true;
-          return got;
-        },
-        (error: unknown) => {
-          const at = performance.now();
-          for (const d of got) this.#ackRetry.push({ ...d, at });
-          throw error;
-        },
+      return awaited(
+        sent.then(
+          () => {
+            this.#ackSentLoaded = true;
+            return got;
+          },
+          (error: unknown) => {
+            const at = performance.now();
+            for (const d of got) this.#ackRetry.push({ ...d, at });
+            throw error;
+          },
+        ),
       );
     }
     sent.catch(() => {
@@ -859,11 +913,13 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   }
 
   /** Sends again the acknowledgements of #received that failed; rejects if that fails again. */
-  async #sendAcksAgain(): Promise<void> {
+  async #sendAcksAgain(bound: ReplyBound): Promise<void> {
     const ids = this.#ackLater;
     this.#ackLater = [];
     try {
-      await this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
+      const sent = this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
+      // Not answered in time: sent again next time (acknowledging twice changes nothing).
+      await this.#wait(sent, bound, 'a get', false);
     } catch (error) {
       this.#ackLater = ids.concat(this.#ackLater);
       throw error;
@@ -898,12 +954,13 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    * acknowledgement did reach the server; only its reply was lost). Dropped: those another
    * consumer holds now (it delivers them).
    */
-  async #retryAcks(): Promise<Delivery[]> {
+  async #retryAcks(bound: ReplyBound): Promise<Delivery[]> {
     const list = this.#ackRetry;
     this.#ackRetry = [];
     let res: unknown[];
     try {
-      res = await this.#runAck(list);
+      // Not answered in time: settled by the next try (a message acknowledged meanwhile reads as gone).
+      res = await this.#wait(this.#runAck(list), bound, 'a get', false);
     } catch (error) {
       this.#ackRetry = list.concat(this.#ackRetry);
       throw error;
@@ -927,11 +984,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       id: d.id,
       deliveries: d.deliveries,
       ack: (): Promise<boolean> => {
-        settled ??= this.#ack([d]).then((held) => held.length === 1);
+        settled ??= this.#wait(this.#ack([d]), NO_DEADLINE, 'an ack()', true).then((held) => held.length === 1);
         return settled;
       },
       nack: (): Promise<boolean> => {
-        settled ??= this.#nack([d]).then((n) => n === 1);
+        settled ??= this.#wait(this.#nack([d]), NO_DEADLINE, 'a nack()', true).then((n) => n === 1);
         return settled;
       },
     });
@@ -982,7 +1039,9 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    * excluded), plus those this handle received and holds for its next gets (see getMany).
    */
   async qsize(): Promise<number> {
-    const n = Number(await this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []));
+    const n = Number(
+      await this.#wait(this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []), NO_DEADLINE, 'qsize()', false),
+    );
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     return n + this.#carry.length;
   }
@@ -1000,7 +1059,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   /** A snapshot of the queue's counters, read atomically; see {@link RedisQueueStats}. */
   async stats(): Promise<RedisQueueStats> {
     this.#live();
-    const s = await readStats(this.#live(), this.name);
+    const s = await this.#wait(readStats(this.#live(), this.name), NO_DEADLINE, 'stats()', false);
     if (!s) throw notFound(this.name, true);
     return s;
   }
@@ -1027,7 +1086,12 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     if (immediate !== undefined && typeof immediate !== 'boolean')
       throw invalidArgType('options.immediate', 'of type boolean', immediate);
     const n = Number(
-      await this.#run(SHUTDOWN, [this.#keys.meta, this.#keys.stream], [immediate ? '1' : '0', this.#keys.channel]),
+      await this.#wait(
+        this.#run(SHUTDOWN, [this.#keys.meta, this.#keys.stream], [immediate ? '1' : '0', this.#keys.channel]),
+        NO_DEADLINE,
+        'shutdown()',
+        true,
+      ),
     );
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     this.#wakeAll();
@@ -1040,16 +1104,19 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   async close(): Promise<void> {
     const conn = this.#conn;
     if (!conn) return;
-    await this.#unblock();
-    if (this.#ackLater.length > 0) await this.#sendAcksAgain().catch(() => {}); // else: delivered again later
-    const undelivered = this.#carry.length > 0 ? await this.#putBack() : null;
+    // One budget for everything close() asks of the server: a server that does not answer cannot hold it.
+    const bound: ReplyBound = { deadline: performance.now() + this.replyTimeout };
+    await this.#unblock(bound);
+    if (this.#ackLater.length > 0) await this.#sendAcksAgain(bound).catch(() => {}); // else: delivered again later
+    const undelivered = this.#carry.length > 0 ? await this.#putBack(bound) : null;
     this.#conn = null;
     const error = this.#closedError();
     this.#gets.rejectAll(error);
     this.#puts.rejectAll(error);
     this.#wakeAll();
     try {
-      await evalScript(conn, FORGET_CONSUMER, [this.#keys.stream], [this.consumer]);
+      const forget = evalScript(conn, FORGET_CONSUMER, [this.#keys.stream], [this.consumer]);
+      await this.#replies.wait(forget, bound, noReplyError(this.name, 'close()', false));
     } catch {
       // Server unreachable: the consumer entry stays, and is pruned by a later close.
     }
@@ -1072,16 +1139,19 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    * without waiting; on a joinable queue each put-back is marked done once, so that it still counts
    * once. Returns what could not be put back.
    */
-  async #putBack(): Promise<{ messages: Buffer[]; putBack: number; cause: unknown } | null> {
+  async #putBack(bound: ReplyBound): Promise<{ messages: Buffer[]; putBack: number; cause: unknown } | null> {
     const list = this.#carry.map((c) => c.bytes);
     this.#carry = [];
     let putBack = 0;
     let cause: unknown = null;
     try {
-      putBack = await this.#putSome(list, 0);
+      putBack = await this.#putSome(list, 0, bound, () => 'the put-back of close()');
       if (putBack < list.length) cause = new QueueFullError(`queue '${this.name}' is full`, putBack);
       if (this.joinable)
-        for (let i = 0; i < putBack; i++) await this.#run(TASK_DONE, [this.#keys.meta], [this.#keys.channel]);
+        for (let i = 0; i < putBack; i++) {
+          const done = this.#run(TASK_DONE, [this.#keys.meta], [this.#keys.channel]);
+          await this.#wait(done, bound, 'the put-back of close()', true);
+        }
     } catch (error) {
       cause = error;
     }
@@ -1096,9 +1166,14 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   // -------------------------------------------------------------------------------------------
   // Internals.
 
-  /** @internal Runs a queue script on the command connection. */
-  protected run(s: Script, keys: string[], args: (string | Buffer | number)[]): Promise<unknown> {
-    return this.#run(s, keys, args);
+  /** @internal Runs a queue script on the command connection; `what` names the call if no reply comes. */
+  protected run(s: Script, keys: string[], args: (string | Buffer | number)[], what: string): Promise<unknown> {
+    return this.#wait(this.#run(s, keys, args), NO_DEADLINE, what, true);
+  }
+
+  /** @internal Waits for `reply` within `bound` and `replyTimeout` (see #wait). */
+  protected waitReply<R>(reply: Promise<R>, bound: ReplyBound, what: string, mayTakeEffect: boolean): Promise<R> {
+    return this.#wait(reply, bound, what, mayTakeEffect);
   }
 
   /** @internal */
@@ -1124,6 +1199,38 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   #run(s: Script, keys: string[], args: (string | Buffer | number)[], buffers = false): Promise<unknown> {
     return evalScript(this.#live(), s, keys, args, buffers);
   }
+
+  /**
+   * Waits for `reply` until `bound` or `replyTimeout` passes (then `QueueNoReplyError`, saying
+   * whether the command `mayTakeEffect` still); see {@link ReplyWatch.wait} for `late` and `serverMs`.
+   */
+  #wait<R>(
+    reply: Promise<R>,
+    bound: ReplyBound,
+    what: string,
+    mayTakeEffect: boolean,
+    late?: (value: R) => void,
+    serverMs = 0,
+  ): Promise<R> {
+    return this.#replies.wait(reply, bound, noReplyError(this.name, what, mayTakeEffect), late, serverMs);
+  }
+
+  /**
+   * Late handler of a get's take or read: messages the server delivered after the get had ended
+   * (it timed out, was aborted, or got no reply in time) are given back at once. Should that fail
+   * too, they are delivered again after the visibility timeout: never lost.
+   */
+  readonly #giveBack = (got: Delivery[]): void => {
+    if (got.length > 0 && this.#conn !== null) this.#nack(got).catch(() => {});
+  };
+
+  /**
+   * Late handler of an acknowledgement a get waited for: the messages it confirms are no longer
+   * in the stream, so this handle hands them out with its next gets (close() puts them back).
+   */
+  readonly #carryLate = (held: Delivery[]): void => {
+    this.#decodeInto(held);
+  };
 
   #live(): RedisClient {
     const c = this.#conn;
@@ -1229,7 +1336,7 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
 
   /** Marks one task done. Rejects with `TaskDoneError` if more were marked done than put. */
   async taskDone(): Promise<void> {
-    const n = Number(await this.run(TASK_DONE, [this.keys.meta], [this.keys.channel]));
+    const n = Number(await this.run(TASK_DONE, [this.keys.meta], [this.keys.channel], 'taskDone()'));
     if (n === ScriptStatus.TaskDoneTooMany)
       throw new TaskDoneError(`taskDone() called more times than items were put on queue '${this.name}'`);
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
@@ -1237,7 +1344,11 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
 
   /** Items put and not yet marked done, across all processes. */
   async unfinishedTasks(): Promise<number> {
-    const u = await this.live().hget(this.keys.meta, 'unfinished');
+    return this.#unfinished(NO_DEADLINE);
+  }
+
+  async #unfinished(bound: ReplyBound): Promise<number> {
+    const u = await this.waitReply(this.live().hget(this.keys.meta, 'unfinished'), bound, 'unfinishedTasks()', false);
     if (u === null) throw notFound(this.name, true);
     return Number(u);
   }
@@ -1253,14 +1364,24 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
     this.live();
     signal?.throwIfAborted();
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
-    if (timeout !== 0) await this.subscribe();
+    const bound: ReplyBound = { deadline, signal };
+    if (timeout !== 0) await this.waitReply(this.subscribe(), bound, 'join()', false);
     for (;;) {
-      if ((await this.unfinishedTasks()) === 0) return true;
+      if ((await this.#unfinished(bound)) === 0) return true;
       const left = deadline - performance.now();
       if (timeout === 0 || left <= 0) return false;
       await this.nap(Math.min(left, POLL_MS), signal);
     }
   }
+}
+
+/** The status and messages of a TAKE script reply. */
+function takeReply(reply: unknown[]): { status: number; got: Delivery[] } {
+  const got: Delivery[] = [];
+  for (let i = 1; i + 2 < reply.length; i += 3) {
+    got.push({ id: String(reply[i]), payload: reply[i + 1] as Buffer, deliveries: Number(reply[i + 2]) });
+  }
+  return { status: Number(reply[0]), got };
 }
 
 /** The messages of an XREADGROUP reply (one stream, new messages: first delivery). */
