@@ -35,7 +35,6 @@ import {
   QueueExistsError,
   QueueFullError,
   QueueIncompatibleError,
-  QueueNoReplyError,
   QueueNotFoundError,
   QueueShutdownError,
   TaskDoneError,
