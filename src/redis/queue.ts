@@ -93,6 +93,8 @@ export const DEFAULT_VISIBILITY_TIMEOUT = 30_000;
 const BLOCK_SLICE_MS = 1000;
 /** Longest a waiting put or join sleeps between looks when no wake-up message arrives. */
 const POLL_MS = 500;
+/** How often a put waiting on a server out of memory tries again. */
+const OOM_POLL_MS = 50;
 /** Most messages, and bytes (unless one message is larger), one put script call carries. */
 const PUT_CHUNK = 1000;
 const PUT_CHUNK_BYTES = 4 << 20;
@@ -385,6 +387,8 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    * drained): for CLAIM_EVERY_MS after it, gets read new messages with a plain XREADGROUP.
    */
   #tookAt = -Infinity;
+  /** The last put script was refused because the server is out of memory (`maxmemory`). */
+  #outOfMemory = false;
   /** ACK_SENT ran on the command connection since it last (re)connected (the server knows the script). */
   #ackSentLoaded = false;
 
@@ -504,11 +508,13 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     let done = 0;
     const fullError = (): QueueFullError =>
       new QueueFullError(
-        timeout === 0
-          ? `queue '${this.name}' is full (maxsize ${this.maxsize}); use put() to wait for room`
-          : many
-            ? `putMany on queue '${this.name}' timed out after ${timeout} ms with ${done} of ${list.length} values put`
-            : `queue '${this.name}' stayed full for ${timeout} ms; consumers are not keeping up (raise the timeout or maxsize)`,
+        this.#outOfMemory
+          ? `queue '${this.name}': the Redis server is out of memory (its maxmemory is reached), so ${many ? `${done} of ${list.length} values were` : 'nothing was'} put${timeout === 0 ? '' : ` in ${timeout} ms`}; gets still work and free memory (put() waits for that), or give the server more memory`
+          : timeout === 0
+            ? `queue '${this.name}' is full (maxsize ${this.maxsize}); use put() to wait for room`
+            : many
+              ? `putMany on queue '${this.name}' timed out after ${timeout} ms with ${done} of ${list.length} values put`
+              : `queue '${this.name}' stayed full for ${timeout} ms; consumers are not keeping up (raise the timeout or maxsize)`,
         done,
       );
     const abortError = (reason: unknown): unknown =>
@@ -537,7 +543,8 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           if (left <= 0) throw fullError();
           if (this.#wakes !== wakes) continue;
           try {
-            await this.#nap(Math.min(left, POLL_MS), signal);
+            // No 'room' message comes for a server out of memory (the refused put could not ask for it): look again soon.
+            await this.#nap(Math.min(left, this.#outOfMemory ? OOM_POLL_MS : POLL_MS), signal);
           } catch (reason) {
             throw abortError(reason);
           }
@@ -563,9 +570,22 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       )
         bytes += (list[end] as Buffer).length;
       const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
-      const n = Number(
-        await this.#wait(this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk), bound, what(), true),
-      );
+      let n: number;
+      try {
+        n = Number(await this.#wait(this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk), bound, what(), true));
+      } catch (error) {
+        if (!isOutOfMemory(error)) throw error;
+        // Refused before it ran (the put script is 'deny' in scripts.ts): nothing of the chunk went
+        // in. A server out of memory is a full queue to a put: it waits for gets to free some. What
+        // the script would have checked first is read here (reads still run): shut down, or gone.
+        const state = await this.#wait(this.#live().hget(this.#keys.meta, 'shutdown'), bound, what(), false);
+        if (state === null) throw notFound(this.name, true);
+        if (state !== 'none')
+          throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
+        this.#outOfMemory = true;
+        break;
+      }
+      this.#outOfMemory = false;
       if (n === ScriptStatus.Shutdown)
         throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
       if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
@@ -1372,6 +1392,11 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
       await this.nap(Math.min(left, POLL_MS), signal);
     }
   }
+}
+
+/** Whether `error` is the server refusing a command because it is out of memory (`maxmemory`). */
+function isOutOfMemory(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError' && error.message.startsWith('OOM ');
 }
 
 /** The status and messages of a TAKE script reply. */

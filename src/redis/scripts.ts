@@ -61,8 +61,17 @@ export interface Script {
   readonly keys: number;
 }
 
-function script(name: string, keys: number, body: string): Script {
-  const lua = `${PRELUDE}\n${body}`;
+/**
+ * How a script behaves when the server is out of memory (`maxmemory` reached), declared in its
+ * shebang line (Redis 7): `'deny'` (the puts): refused before it runs, so that it either runs whole
+ * or not at all; `'allow-oom'`: runs anyway, for what lets consumers drain and users repair (takes,
+ * acknowledgements, shutdown, unlink: they free memory or change little); `'no-writes'`: a read.
+ */
+type OomMode = 'deny' | 'allow-oom' | 'no-writes';
+
+function script(name: string, keys: number, oom: OomMode, body: string): Script {
+  const shebang = oom === 'deny' ? '#!lua' : `#!lua flags=${oom}`;
+  const lua = `${shebang}\n${PRELUDE}\n${body}`;
   return { name, lua, keys, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
@@ -218,6 +227,7 @@ end`;
 export const OPEN = script(
   'open',
   2,
+  'allow-oom',
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[1] == 'create' then return {${ScriptStatus.Exists}} end
@@ -244,6 +254,7 @@ return all`,
 export const PUT = script(
   'put',
   2,
+  'deny',
   `
 local m = redis.call('HMGET', KEYS[1], 'shutdown', 'maxsize', 'kind')
 if not m[1] then return ${ScriptStatus.NotFound} end
@@ -277,6 +288,7 @@ const TAKE_FIELDS = `'shutdown', 'vis', 'maxdel', 'kind', 'nextclaim', 'claimcur
 export const TAKE = script(
   'take',
   3,
+  'allow-oom',
   `
 local m = redis.call('HMGET', KEYS[1], ${TAKE_FIELDS})
 if not m[1] then return {${ScriptStatus.NotFound}} end
@@ -294,6 +306,7 @@ return out`,
 export const ACK = script(
   'ack',
   2,
+  'allow-oom',
   `
 local res, n = ackIds(KEYS[2], ARGV[1], 3)
 gotten(KEYS[1], n, ARGV[2], nil)
@@ -310,6 +323,7 @@ return res`,
 export const ACK_SENT = script(
   'ackSent',
   2,
+  'allow-oom',
   `
 local n = 0
 for i = 2, #ARGV, 1000 do
@@ -329,6 +343,7 @@ return n`,
 export const NACK = script(
   'nack',
   2,
+  'allow-oom',
   `
 local vis = tonumber(redis.call('HGET', KEYS[1], 'vis') or '0')
 local n = 0
@@ -355,6 +370,7 @@ return n`,
 export const SHUTDOWN = script(
   'shutdown',
   2,
+  'allow-oom',
   `
 local m = redis.call('HMGET', KEYS[1], 'shutdown', 'kind')
 if not m[1] then return ${ScriptStatus.NotFound} end
@@ -384,6 +400,7 @@ return discarded`,
 export const TASK_DONE = script(
   'taskDone',
   1,
+  'allow-oom',
   `
 local u = redis.call('HGET', KEYS[1], 'unfinished')
 if not u then return ${ScriptStatus.NotFound} end
@@ -397,6 +414,7 @@ return left`,
 export const SIZE = script(
   'size',
   2,
+  'no-writes',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return ${ScriptStatus.NotFound} end
 return queued(KEYS[2])`,
@@ -409,6 +427,7 @@ return queued(KEYS[2])`,
 export const STATS = script(
   'stats',
   3,
+  'no-writes',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local all = redis.call('HGETALL', KEYS[1])
@@ -437,6 +456,7 @@ return all`,
 export const FORGET_CONSUMER = script(
   'forgetConsumer',
   1,
+  'allow-oom',
   `
 local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], 'g')
 if not ok then return 0 end
@@ -459,6 +479,7 @@ return removed`,
 export const UNLINK = script(
   'unlink',
   3,
+  'allow-oom',
   `
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
@@ -473,6 +494,7 @@ return existed`,
 export const PEEK = script(
   'peek',
   2,
+  'no-writes',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {${ScriptStatus.NotFound}} end
 local last = '0-0'
