@@ -4,7 +4,8 @@
 // consumers drain and users repair still runs: gets, taskDone, shutdown, unlink. A putMany is
 // refused whole or put whole per script call, so the counters stay exact. Before, puts rejected
 // with a bare ioredis ReplyError and shutdown() was refused.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverFacts } from '../src/redis/client.js';
 import { RedisJoinableQueue, RedisQueue } from '../src/redis/index.js';
 import { collect, okJson, uniqueName } from './helpers.js';
 import { describeRedis, type RedisServer, runRedisNode, spawnRedisNode, startRedis } from './redis-server.js';
@@ -105,5 +106,47 @@ describeRedis('a Redis server out of memory (maxmemory, noeviction)', () => {
     } finally {
       server.cli('CONFIG', 'SET', 'maxmemory', '0');
     }
+  });
+
+  it('a server that may evict keys: opening queues warns once per process, with a stable code', async () => {
+    const redis = server.url;
+    const name = uniqueName('r-evict');
+    await (await RedisQueue.create(name, { redis })).close();
+    server.cli('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      const r = okJson(
+        await runRedisNode(
+          `const warnings = [];
+           process.on('warning', (w) => warnings.push({ name: w.name, code: w.code, message: w.message }));
+           for (let i = 0; i < 2; i++) await (await RedisQueue.open(ARGS.name, { redis: ARGS.redis })).close();
+           await new Promise((resolve) => setImmediate(resolve));
+           console.log(JSON.stringify(warnings));`,
+          { name, redis },
+        ),
+      ) as { name: string; code: string; message: string }[];
+      expect(r).toHaveLength(1);
+      expect(r[0]).toMatchObject({ name: 'ShmQueueWarning', code: 'SHMQ_REDIS_EVICTION_POLICY' });
+      expect(r[0]?.message).toContain("'allkeys-lru'");
+      expect(r[0]?.message).toContain('noeviction');
+    } finally {
+      server.cli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    }
+    await RedisQueue.unlink(name, { redis });
+  });
+});
+
+describe('what a queue reads from INFO', () => {
+  it('the version and the eviction policy; a missing field is unknown, not a guess', () => {
+    expect(serverFacts('# Server\r\nredis_version:7.0.15\r\n# Memory\r\nmaxmemory_policy:noeviction\r\n')).toEqual({
+      version: '7.0.15',
+      major: 7,
+      evictionPolicy: 'noeviction',
+    });
+    // A 6.2 server is refused at open (QueueIncompatibleError) instead of failing on the scripts' shebang.
+    expect(serverFacts('redis_version:6.2.14\r\nmaxmemory_policy:allkeys-lru\r\n')).toMatchObject({
+      major: 6,
+      evictionPolicy: 'allkeys-lru',
+    });
+    expect(serverFacts('')).toEqual({ version: '', major: 0, evictionPolicy: null });
   });
 });

@@ -137,3 +137,38 @@ export async function nodeConnection(client: RedisClient, key: string): Promise<
 export function masters(client: RedisClient): Redis[] {
   return isCluster(client) ? client.nodes('master') : [client];
 }
+
+/** What a queue needs to know about the server it opens on (from `INFO`). */
+export interface ServerFacts {
+  /** `redis_version`, e.g. `'7.0.15'` ('' when INFO did not say). */
+  version: string;
+  /** Its major version (0 when unknown). */
+  major: number;
+  /** `maxmemory_policy`, e.g. `'noeviction'` (null when INFO did not say). */
+  evictionPolicy: string | null;
+}
+
+/** Reads {@link ServerFacts} from the text of an `INFO` reply. */
+export function serverFacts(info: string): ServerFacts {
+  const field = (name: string): string | null => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? null;
+  const version = field('redis_version') ?? '';
+  return { version, major: Number.parseInt(version, 10) || 0, evictionPolicy: field('maxmemory_policy') };
+}
+
+/** The stable `code` of the warning about a server that may evict queue keys. */
+export const EVICTION_WARNING_CODE = 'SHMQ_REDIS_EVICTION_POLICY';
+const warnedPolicies = new Set<string>();
+
+/**
+ * Warns once per process and policy (a `process` warning with code {@link EVICTION_WARNING_CODE})
+ * when the server may evict keys: an evicted key is a lost message or a lost queue.
+ */
+export function warnIfEvicting(facts: ServerFacts): void {
+  const policy = facts.evictionPolicy;
+  if (policy === null || policy === 'noeviction' || warnedPolicies.has(policy)) return;
+  warnedPolicies.add(policy);
+  process.emitWarning(
+    `the Redis server's maxmemory-policy is '${policy}': when it reaches maxmemory it may evict a queue's keys, which loses messages or the whole queue. Set 'maxmemory-policy noeviction' (CONFIG SET maxmemory-policy noeviction, or in redis.conf): a full server then makes puts wait or fail with QueueFullError instead`,
+    { code: EVICTION_WARNING_CODE, type: 'ShmQueueWarning' },
+  );
+}

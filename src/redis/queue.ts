@@ -48,7 +48,9 @@ import {
   isCluster,
   isCommandTimeout,
   nodeConnection,
+  serverFacts,
   subscriber,
+  warnIfEvicting,
   type RedisClient,
   type RedisConnection,
 } from './client.js';
@@ -230,6 +232,29 @@ function disconnectQuietly(client: RedisClient | null): void {
   }
 }
 
+/**
+ * Before the first script: a server older than 7.0 cannot run the queue's scripts (it would report
+ * their shebang line as a syntax error), and one that may evict keys gets a warning. A server that
+ * does not let this user run INFO is taken as it comes.
+ */
+async function checkServer(conn: RedisClient, name: string, replies: ReplyWatch): Promise<void> {
+  let info: string;
+  try {
+    info = await replies.wait(conn.info(), NO_DEADLINE, noReplyError(name, 'the open', false));
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_QUEUE_NO_REPLY') throw error;
+    if (error instanceof Error && error.name === 'ReplyError') return; // INFO refused (ACL)
+    throw error; // the connection failed: the client's error, as for any call
+  }
+  const facts = serverFacts(info);
+  if (facts.major > 0 && facts.major < 7) {
+    throw new QueueIncompatibleError(
+      `queue '${name}': this Redis server is version ${facts.version}; shm-queue/redis needs Redis 7.0 or later (stream consumer groups with XAUTOCLAIM, script flags)`,
+    );
+  }
+  warnIfEvicting(facts);
+}
+
 async function openQueue<T>(
   rawName: unknown,
   mode: 'create' | 'open',
@@ -263,6 +288,7 @@ async function openQueue<T>(
   }
   const conn = connect(target);
   try {
+    await checkServer(conn, name, replies);
     const keys = queueKeys(name);
     const reply = (await replies.wait(
       evalScript(
