@@ -33,6 +33,7 @@ export type ShmQueueErrorCode =
   | 'ERR_QUEUE_BUSY'
   | 'ERR_QUEUE_LOCK_STALLED'
   | 'ERR_QUEUE_NO_REPLY'
+  | 'ERR_QUEUE_PERMISSION'
   | ProcessPoolErrorCode;
 
 /** Base class of every queue error; `code` identifies the condition. */
@@ -226,6 +227,17 @@ export class QueueNoReplyError extends ShmQueueError {
     super('ERR_QUEUE_NO_REPLY', message);
     this.mayTakeEffect = mayTakeEffect;
     this.waitedMs = waitedMs;
+  }
+}
+
+/**
+ * The Redis server refused a command of the queue because of its ACL: the user the queue connects
+ * as may not use the queue's keys (`{shmq:NAME}:*`), its channel, or a command it needs. The
+ * message names what was refused and what to grant; `cause` is the server's reply.
+ */
+export class QueuePermissionError extends ShmQueueError {
+  constructor(message: string, options: { cause: unknown }) {
+    super('ERR_QUEUE_PERMISSION', message, options);
   }
 }
 

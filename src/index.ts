@@ -33,6 +33,7 @@ export {
   QueueBusyError,
   QueueLockStalledError,
   QueueNoReplyError,
+  QueuePermissionError,
   TaskDoneError,
   MessageDecodeError,
   MessagesUndeliveredError,

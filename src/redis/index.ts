@@ -48,6 +48,7 @@ export {
   QueueIncompatibleError,
   QueueCorruptError,
   QueueNoReplyError,
+  QueuePermissionError,
   TaskDoneError,
   MessageDecodeError,
   MessagesUndeliveredError,

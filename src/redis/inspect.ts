@@ -10,7 +10,7 @@ import { CodecMismatchError, QueueNotFoundError } from '../errors.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
 import { connect, isCluster, isCommandTimeout, masters, type RedisClient, type RedisConnection } from './client.js';
 import { noReplyError, replyTimeoutOption } from './reply.js';
-import { evalScript, readStats, type RedisQueueStats } from './stats.js';
+import { damagedQueueError, evalScript, readStats, type RedisQueueStats } from './stats.js';
 import { META_PATTERN, PEEK, ScriptStatus, nameOfMetaKey, queueKeys } from './scripts.js';
 
 const BUILTIN_CODECS: readonly string[] = ['msgpack', 'v8', 'json', 'string', 'raw'];
@@ -87,7 +87,9 @@ async function scanNames(client: RedisClient): Promise<string[]> {
   for (const node of masters(client)) {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', META_PATTERN, 'COUNT', 1000);
+      const [next, keys] = await node.scan(cursor, 'MATCH', META_PATTERN, 'COUNT', 1000).catch((e: unknown) => {
+        throw damagedQueueError(e, undefined) ?? e;
+      });
       cursor = next;
       for (const key of keys) {
         const name = nameOfMetaKey(key);

@@ -604,7 +604,12 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
         // Refused before it ran (the put script is 'deny' in scripts.ts): nothing of the chunk went
         // in. A server out of memory is a full queue to a put: it waits for gets to free some. What
         // the script would have checked first is read here (reads still run): shut down, or gone.
-        const state = await this.#wait(this.#live().hget(this.#keys.meta, 'shutdown'), bound, what(), false);
+        const read = this.#live()
+          .hget(this.#keys.meta, 'shutdown')
+          .catch((e: unknown) => {
+            throw damagedQueueError(e, this.#keys.meta) ?? e;
+          });
+        const state = await this.#wait(read, bound, what(), false);
         if (state === null) throw notFound(this.name, true);
         if (state !== 'none')
           throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
@@ -875,7 +880,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           });
           if (isCluster(conn)) this.#unblocker = await nodeConnection(conn, this.#keys.stream);
         }
-        this.#blockerId = Number(await blocker.client('ID'));
+        try {
+          this.#blockerId = Number(await blocker.client('ID'));
+        } catch (error) {
+          throw damagedQueueError(error, this.#keys.stream) ?? error;
+        }
         return blocker;
       })().finally(() => {
         this.#blockerReady = null;
@@ -1324,7 +1333,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           this.#subReady = null;
           this.#sub = null;
           disconnectQuietly(sub);
-          throw error;
+          throw damagedQueueError(error, this.#keys.meta) ?? error;
         },
       );
     }
@@ -1393,7 +1402,12 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
   }
 
   async #unfinished(bound: ReplyBound): Promise<number> {
-    const u = await this.waitReply(this.live().hget(this.keys.meta, 'unfinished'), bound, 'unfinishedTasks()', false);
+    const read = this.live()
+      .hget(this.keys.meta, 'unfinished')
+      .catch((e: unknown) => {
+        throw damagedQueueError(e, this.keys.meta) ?? e;
+      });
+    const u = await this.waitReply(read, bound, 'unfinishedTasks()', false);
     if (u === null) throw notFound(this.name, true);
     return Number(u);
   }

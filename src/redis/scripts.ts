@@ -87,6 +87,11 @@ export const CLAIM_EVERY_MS = 100;
  * that waits for room.
  */
 const PRELUDE = `
+-- A wake-up message. One the server refuses (an ACL without PUBLISH) must not leave the script's
+-- work half done: the waits it would end also look again by themselves, about a second later at most.
+local function wake(channel, message)
+  redis.pcall('PUBLISH', channel, message)
+end
 local function pending(s)
   local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', s)
   if not ok then return 0 end
@@ -101,7 +106,7 @@ local function finish(meta, n, channel)
   local left = redis.call('HINCRBY', meta, 'unfinished', -n)
   if left <= 0 then
     if left < 0 then redis.call('HSET', meta, 'unfinished', 0) end
-    redis.call('PUBLISH', channel, 'done')
+    wake(channel, 'done')
   end
 end
 local function nowMs()
@@ -117,7 +122,7 @@ local function gotten(meta, n, channel, full)
   if full == nil then full = redis.call('HGET', meta, 'full') end
   if full == '1' then
     redis.call('HSET', meta, 'full', '0')
-    redis.call('PUBLISH', channel, 'room')
+    wake(channel, 'room')
   end
 end
 -- Acknowledges and deletes ARGV[from..#ARGV] where consumer still holds them. Returns per id
@@ -358,7 +363,7 @@ end
 if n > 0 then
   -- The next take looks for messages to claim at once, from the start; blocked reads take again.
   redis.call('HSET', KEYS[1], 'nextclaim', 0, 'claimcur', '0-0')
-  redis.call('PUBLISH', ARGV[2], 'ready')
+  wake(ARGV[2], 'ready')
 end
 return n`,
 );
@@ -392,7 +397,7 @@ if ARGV[1] == '1' then
 elseif m[1] == 'none' then
   redis.call('HSET', KEYS[1], 'shutdown', 'graceful')
 end
-redis.call('PUBLISH', ARGV[2], 'shutdown')
+wake(ARGV[2], 'shutdown')
 return discarded`,
 );
 
@@ -406,7 +411,7 @@ local u = redis.call('HGET', KEYS[1], 'unfinished')
 if not u then return ${ScriptStatus.NotFound} end
 if tonumber(u) <= 0 then return ${ScriptStatus.TaskDoneTooMany} end
 local left = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
-if left == 0 then redis.call('PUBLISH', ARGV[1], 'done') end
+if left == 0 then wake(ARGV[1], 'done') end
 return left`,
 );
 
@@ -483,7 +488,7 @@ export const UNLINK = script(
   `
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-if existed == 1 then redis.call('PUBLISH', ARGV[1], 'unlink') end
+if existed == 1 then wake(ARGV[1], 'unlink') end
 return existed`,
 );
 

@@ -4,7 +4,7 @@
  * @module
  */
 import type { AsyncQueueStats } from '../async-queue.js';
-import { QueueCorruptError } from '../errors.js';
+import { QueueCorruptError, QueuePermissionError } from '../errors.js';
 import type { RedisClient } from './client.js';
 import { STATS, queueKeys, type Script } from './scripts.js';
 
@@ -15,15 +15,31 @@ import { STATS, queueKeys, type Script } from './scripts.js';
  */
 const DAMAGE_REPLY = /^(WRONGTYPE|NOGROUP)\b|user_script:\d+:|attempt to (compare|perform arithmetic)/;
 
+/** Server replies that mean its ACL refused the command (a key, a channel or a command). */
+const PERMISSION_REPLY = /^NOPERM\b|can't run this command|no permissions to/;
+
 /**
- * The typed error for a reply that says the queue's keys are damaged, or null for any other
- * error (a lost connection, a server refusing writes: those reach the caller as the client's
- * error). `key` is one of the queue's keys, for the message.
+ * The typed error for a server reply that is not the queue's own business: an ACL refusal
+ * (QueuePermissionError), or damaged keys (QueueCorruptError); null for any other error (a lost
+ * connection, a server refusing writes: those reach the caller as the client's error). `key` is
+ * one of the queue's keys, for the message.
  */
-export function damagedQueueError(error: unknown, key: string | undefined): QueueCorruptError | null {
+export function damagedQueueError(
+  error: unknown,
+  key: string | undefined,
+): QueueCorruptError | QueuePermissionError | null {
   const reply = error instanceof Error && error.name === 'ReplyError' ? error.message : null;
-  if (reply === null || !DAMAGE_REPLY.test(reply)) return null;
+  if (reply === null) return null;
   const tag = key?.match(/^\{shmq:(.*)\}:[a-z]+$/)?.[1];
+  // An ACL refusal, at the call or inside a script (checked first: it also names the script's line).
+  if (PERMISSION_REPLY.test(reply)) {
+    const keys = tag === undefined ? "the queue's keys" : `the keys {shmq:${tag}}:*`;
+    return new QueuePermissionError(
+      `${tag === undefined ? 'a queue' : `queue '${tag}'`}: the Redis server's ACL does not let this user do what the queue needs (the server said: ${reply}); grant it ${keys} (or ~{shmq:*}), the channel ${tag === undefined ? '{shmq:NAME}:ev' : `{shmq:${tag}}:ev`} and the commands listed in docs/redis.md under "What the server needs"`,
+      { cause: error },
+    );
+  }
+  if (!DAMAGE_REPLY.test(reply)) return null;
   const what = tag === undefined ? 'a queue' : `queue '${tag}'`;
   const fix =
     tag === undefined
