@@ -791,22 +791,18 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   async #readNew(max: number): Promise<Delivery[]> {
     let reply: unknown;
     try {
-      reply = await this.#live().callBuffer(
-        'XREADGROUP',
-        'GROUP',
-        'g',
-        this.consumer,
-        'COUNT',
-        max,
-        'STREAMS',
-        this.#keys.stream,
-        '>',
-      );
+      reply = await this.#live().callBuffer('XREADGROUP', ...this.#readArgs(max));
     } catch (error) {
       if (String((error as Error)?.message).startsWith('NOGROUP')) throw notFound(this.name, true);
       throw damagedQueueError(error, this.#keys.stream) ?? error;
     }
     return deliveriesOf(reply);
+  }
+
+  /** XREADGROUP's arguments for up to `max` new messages of this consumer; with `blockMs`, a blocking read. */
+  #readArgs(max: number, blockMs?: number): (string | number)[] {
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+    return ['GROUP', 'g', this.consumer, 'COUNT', max, ...block, 'STREAMS', this.#keys.stream, '>'];
   }
 
   /** Blocks on this handle's own connection for new messages, until `deadline` or one slice. */
@@ -823,19 +819,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     let got: Delivery[];
     try {
       const read = blocker
-        .callBuffer(
-          'XREADGROUP',
-          'GROUP',
-          'g',
-          this.consumer,
-          'COUNT',
-          max,
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          this.#keys.stream,
-          '>',
-        )
+        .callBuffer('XREADGROUP', ...this.#readArgs(max, blockMs))
         .then(deliveriesOf, (error: unknown) => this.#blockFailed(error));
       // The server answers by itself after blockMs; only then does the wait for its reply count.
       got = await this.#wait(read, bound, 'a get', false, this.#giveBack, blockMs);
