@@ -38,8 +38,6 @@ import {
   validateName,
   validateOptionalBoolean,
   validateOptions,
-  validateSignal,
-  validateTimeout,
 } from '../validate.js';
 import { DEFAULT_CAPACITY, type Opened, openQueue } from './open.js';
 import { asyncOptions, syncTimeout } from './options.js';
