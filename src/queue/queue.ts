@@ -33,12 +33,7 @@ import type {
   SyncWaitOptions,
   WaitOptions,
 } from '../types.js';
-import {
-  validateInteger,
-  validateName,
-  validateOptionalBoolean,
-  validateOptions,
-} from '../validate.js';
+import { validateInteger, validateName, validateOptionalBoolean, validateOptions } from '../validate.js';
 import { DEFAULT_CAPACITY, type Opened, openQueue } from './open.js';
 import { asyncOptions, syncTimeout } from './options.js';
 import { type PendingKind, PendingOperations } from './pending.js';
