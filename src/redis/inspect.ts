@@ -76,7 +76,14 @@ async function withClient<R>(
   try {
     return await fn(client);
   } catch (error) {
-    throw isCommandTimeout(error) ? noReplyError(queue, 'a look at the queue', false)(replyTimeout) : error;
+    throw isCommandTimeout(error)
+      ? noReplyError(
+          queue,
+          queue === null ? 'a look at its queues' : 'a look at the queue',
+          'none',
+          false,
+        )(replyTimeout)
+      : error;
   } finally {
     client.disconnect();
   }

@@ -55,7 +55,14 @@ import {
   type RedisConnection,
 } from './client.js';
 import { Fifo } from './fifo.js';
-import { NO_DEADLINE, ReplyWatch, noReplyError, replyTimeoutOption, type ReplyBound } from './reply.js';
+import {
+  NO_DEADLINE,
+  ReplyWatch,
+  noReplyError,
+  replyTimeoutOption,
+  type ReplyBound,
+  type ReplyEffect,
+} from './reply.js';
 import {
   inspectRedisQueue,
   listRedisQueues,
@@ -240,7 +247,7 @@ function disconnectQuietly(client: RedisClient | null): void {
 async function checkServer(conn: RedisClient, name: string, replies: ReplyWatch): Promise<void> {
   let info: string;
   try {
-    info = await replies.wait(conn.info(), NO_DEADLINE, noReplyError(name, 'the open', false));
+    info = await replies.wait(conn.info(), NO_DEADLINE, noReplyError(name, 'the open', 'none', false));
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_QUEUE_NO_REPLY') throw error;
     if (error instanceof Error && error.name === 'ReplyError') return; // INFO refused (ACL)
@@ -299,7 +306,7 @@ async function openQueue<T>(
       ),
       NO_DEADLINE,
       // A create whose reply is lost may still have created the queue.
-      noReplyError(name, mode === 'create' ? 'the create' : 'the open', mode === 'create'),
+      noReplyError(name, mode === 'create' ? 'the create' : 'the open', mode === 'create' ? 'may' : 'none', false),
     )) as unknown[];
     const status = Number(reply[0]);
     if (status === ScriptStatus.Exists) {
@@ -468,7 +475,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       const k = queueKeys(valid);
       return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead], [k.channel])) === 1;
     } catch (error) {
-      throw isCommandTimeout(error) ? noReplyError(valid, 'the unlink', true)(replyTimeoutOption(opts)) : error;
+      throw isCommandTimeout(error) ? noReplyError(valid, 'the unlink', 'may', false)(replyTimeoutOption(opts)) : error;
     } finally {
       disconnectQuietly(conn);
     }
@@ -556,7 +563,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     }
     await this.#puts.run(
       async () => {
-        await this.#wait(this.#subscribe(), { deadline, signal }, 'the subscription a waiting put needs', false);
+        await this.#wait(this.#subscribe(), { deadline, signal }, 'the subscription a waiting put needs', 'none');
         for (;;) {
           this.#live();
           // The 'room' for a put that found the queue full is published once (by the next
@@ -598,7 +605,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
       let n: number;
       try {
-        n = Number(await this.#wait(this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk), bound, what(), true));
+        n = Number(await this.#wait(this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk), bound, what(), 'may'));
       } catch (error) {
         if (!isOutOfMemory(error)) throw error;
         // Refused before it ran (the put script is 'deny' in scripts.ts): nothing of the chunk went
@@ -609,7 +616,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
           .catch((e: unknown) => {
             throw damagedQueueError(e, this.#keys.meta) ?? e;
           });
-        const state = await this.#wait(read, bound, what(), false);
+        const state = await this.#wait(read, bound, what(), 'none');
         if (state === null) throw notFound(this.name, true);
         if (state !== 'none')
           throw new QueueShutdownError(`queue '${this.name}' is shut down; it accepts no more messages`);
@@ -726,7 +733,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     }
     return this.#gets.run(
       async () => {
-        await this.#wait(this.#subscribe(), bound, 'the subscription a waiting get needs', false);
+        await this.#wait(this.#subscribe(), bound, 'the subscription a waiting get needs', 'none');
         for (;;) {
           this.#live();
           signal?.throwIfAborted();
@@ -763,7 +770,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     if (!manual && takenAt - this.#tookAt < CLAIM_EVERY_MS) {
       // The TAKE script just looked for messages to claim again and at the shutdown state: new
       // messages need no script (nothing to check about them), a plain read is cheaper.
-      const got = await this.#wait(this.#readNew(max), bound, 'a get', false, this.#giveBack);
+      const got = await this.#wait(this.#readNew(max), bound, 'a get', 'take', this.#giveBack);
       if (got.length > 0) {
         if (signal?.aborted) {
           this.#giveBack(got);
@@ -775,7 +782,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const taken = this.#run(TAKE, [k.meta, k.stream, k.dead], [this.consumer, max, k.channel], true).then((reply) =>
       takeReply(reply as unknown[]),
     );
-    const { status, got } = await this.#wait(taken, bound, 'a get', false, (late) => this.#giveBack(late.got));
+    const { status, got } = await this.#wait(taken, bound, 'a get', 'take', (late) => this.#giveBack(late.got));
     if (status === ScriptStatus.Shutdown) throw new QueueShutdownError(`queue '${this.name}' is shut down and drained`);
     if (status === ScriptStatus.NotFound) throw notFound(this.name, true);
     this.#tookAt = takenAt;
@@ -807,7 +814,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   /** Blocks on this handle's own connection for new messages, until `deadline` or one slice. */
   async #block(max: number, bound: ReplyBound): Promise<Delivery[]> {
-    const blocker = await this.#wait(this.#blockerConnection(), bound, 'a get', false);
+    const blocker = await this.#wait(this.#blockerConnection(), bound, 'a get', 'take');
     const ms = Math.min(bound.deadline - performance.now(), BLOCK_SLICE_MS);
     if (ms <= 0) return [];
     const signal = bound.signal;
@@ -822,7 +829,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
         .callBuffer('XREADGROUP', ...this.#readArgs(max, blockMs))
         .then(deliveriesOf, (error: unknown) => this.#blockFailed(error));
       // The server answers by itself after blockMs; only then does the wait for its reply count.
-      got = await this.#wait(read, bound, 'a get', false, this.#giveBack, blockMs);
+      got = await this.#wait(read, bound, 'a get', 'take', this.#giveBack, blockMs);
     } finally {
       this.#blocking = false;
       signal?.removeEventListener('abort', onAbort);
@@ -892,7 +899,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const via = this.#unblocker ?? this.#conn;
     if (!via) return;
     try {
-      await this.#wait(via.client('UNBLOCK', id), bound, 'close()', false);
+      await this.#wait(via.client('UNBLOCK', id), bound, 'close()', 'none');
     } catch {
       // The read ends at its slice anyway.
     }
@@ -916,7 +923,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   #received(got: Delivery[], takenAt: number, bound: ReplyBound): Delivery[] | Promise<Delivery[]> {
     // An acknowledgement waited for: should the get end first, what it confirms is carried (#carryLate).
     const awaited = (ack: Promise<Delivery[]>): Promise<Delivery[]> =>
-      this.#wait(ack, bound, 'a get', false, this.#carryLate);
+      this.#wait(ack, bound, 'a get', 'take', this.#carryLate);
     const conn = this.#conn;
     if (conn === null || isCluster(conn) || conn.status !== 'ready' || conn.options.enableAutoPipelining)
       return awaited(this.#ack(got));
@@ -957,7 +964,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     try {
       const sent = this.#run(ACK_SENT, [this.#keys.meta, this.#keys.stream], [this.#keys.channel, ...ids]);
       // Not answered in time: sent again next time (acknowledging twice changes nothing).
-      await this.#wait(sent, bound, 'a get', false);
+      await this.#wait(sent, bound, 'a get', 'take');
     } catch (error) {
       this.#ackLater = ids.concat(this.#ackLater);
       throw error;
@@ -998,7 +1005,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     let res: unknown[];
     try {
       // Not answered in time: settled by the next try (a message acknowledged meanwhile reads as gone).
-      res = await this.#wait(this.#runAck(list), bound, 'a get', false);
+      res = await this.#wait(this.#runAck(list), bound, 'a get', 'take');
     } catch (error) {
       this.#ackRetry = list.concat(this.#ackRetry);
       throw error;
@@ -1022,11 +1029,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       id: d.id,
       deliveries: d.deliveries,
       ack: (): Promise<boolean> => {
-        settled ??= this.#wait(this.#ack([d]), NO_DEADLINE, 'an ack()', true).then((held) => held.length === 1);
+        settled ??= this.#wait(this.#ack([d]), NO_DEADLINE, 'an ack()', 'may').then((held) => held.length === 1);
         return settled;
       },
       nack: (): Promise<boolean> => {
-        settled ??= this.#wait(this.#nack([d]), NO_DEADLINE, 'a nack()', true).then((n) => n === 1);
+        settled ??= this.#wait(this.#nack([d]), NO_DEADLINE, 'a nack()', 'may').then((n) => n === 1);
         return settled;
       },
     });
@@ -1078,7 +1085,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
    */
   async qsize(): Promise<number> {
     const n = Number(
-      await this.#wait(this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []), NO_DEADLINE, 'qsize()', false),
+      await this.#wait(this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []), NO_DEADLINE, 'qsize()', 'none'),
     );
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     return n + this.#carry.length;
@@ -1097,7 +1104,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   /** A snapshot of the queue's counters, read atomically; see {@link RedisQueueStats}. */
   async stats(): Promise<RedisQueueStats> {
     this.#live();
-    const s = await this.#wait(readStats(this.#live(), this.name), NO_DEADLINE, 'stats()', false);
+    const s = await this.#wait(readStats(this.#live(), this.name), NO_DEADLINE, 'stats()', 'none');
     if (!s) throw notFound(this.name, true);
     return s;
   }
@@ -1128,7 +1135,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
         this.#run(SHUTDOWN, [this.#keys.meta, this.#keys.stream], [immediate ? '1' : '0', this.#keys.channel]),
         NO_DEADLINE,
         'shutdown()',
-        true,
+        'may',
       ),
     );
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
@@ -1154,7 +1161,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     this.#wakeAll();
     try {
       const forget = evalScript(conn, FORGET_CONSUMER, [this.#keys.stream], [this.consumer]);
-      await this.#replies.wait(forget, bound, noReplyError(this.name, 'close()', false));
+      await this.#replies.wait(forget, bound, noReplyError(this.name, 'close()', 'none'));
     } catch {
       // Server unreachable: the consumer entry stays, and is pruned by a later close.
     }
@@ -1188,7 +1195,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       if (this.joinable)
         for (let i = 0; i < putBack; i++) {
           const done = this.#run(TASK_DONE, [this.#keys.meta], [this.#keys.channel]);
-          await this.#wait(done, bound, 'the put-back of close()', true);
+          await this.#wait(done, bound, 'the put-back of close()', 'may');
         }
     } catch (error) {
       cause = error;
@@ -1206,12 +1213,12 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   /** @internal Runs a queue script on the command connection; `what` names the call if no reply comes. */
   protected run(s: Script, keys: string[], args: (string | Buffer | number)[], what: string): Promise<unknown> {
-    return this.#wait(this.#run(s, keys, args), NO_DEADLINE, what, true);
+    return this.#wait(this.#run(s, keys, args), NO_DEADLINE, what, 'may');
   }
 
   /** @internal Waits for `reply` within `bound` and `replyTimeout` (see #wait). */
-  protected waitReply<R>(reply: Promise<R>, bound: ReplyBound, what: string, mayTakeEffect: boolean): Promise<R> {
-    return this.#wait(reply, bound, what, mayTakeEffect);
+  protected waitReply<R>(reply: Promise<R>, bound: ReplyBound, what: string, effect: ReplyEffect): Promise<R> {
+    return this.#wait(reply, bound, what, effect);
   }
 
   /** @internal */
@@ -1239,18 +1246,18 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   }
 
   /**
-   * Waits for `reply` until `bound` or `replyTimeout` passes (then `QueueNoReplyError`, saying
-   * whether the command `mayTakeEffect` still); see {@link ReplyWatch.wait} for `late` and `serverMs`.
+   * Waits for `reply` until `bound` or `replyTimeout` passes (then `QueueNoReplyError`, saying what
+   * the command may still do: `effect`); see {@link ReplyWatch.wait} for `late` and `serverMs`.
    */
   #wait<R>(
     reply: Promise<R>,
     bound: ReplyBound,
     what: string,
-    mayTakeEffect: boolean,
+    effect: ReplyEffect,
     late?: (value: R) => void,
     serverMs = 0,
   ): Promise<R> {
-    return this.#replies.wait(reply, bound, noReplyError(this.name, what, mayTakeEffect), late, serverMs);
+    return this.#replies.wait(reply, bound, noReplyError(this.name, what, effect), late, serverMs);
   }
 
   /**
@@ -1391,7 +1398,7 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
       .catch((e: unknown) => {
         throw damagedQueueError(e, this.keys.meta) ?? e;
       });
-    const u = await this.waitReply(read, bound, 'unfinishedTasks()', false);
+    const u = await this.waitReply(read, bound, 'unfinishedTasks()', 'none');
     if (u === null) throw notFound(this.name, true);
     return Number(u);
   }
@@ -1408,7 +1415,7 @@ export class RedisJoinableQueue<T = unknown> extends RedisQueue<T> implements As
     signal?.throwIfAborted();
     const deadline = timeout < 0 ? Infinity : performance.now() + timeout;
     const bound: ReplyBound = { deadline, signal };
-    if (timeout !== 0) await this.waitReply(this.subscribe(), bound, 'join()', false);
+    if (timeout !== 0) await this.waitReply(this.subscribe(), bound, 'join()', 'none');
     for (;;) {
       if ((await this.#unfinished(bound)) === 0) return true;
       const left = deadline - performance.now();

@@ -33,18 +33,27 @@ export function replyTimeoutOption(options: Record<string, unknown>): number {
 }
 
 /**
- * The error of a call whose command got no reply in time. `what`: the call ("a put"); `mayTakeEffect`:
- * whether the server may still carry the command out when it reads it.
+ * What a command whose reply did not come may still do: `'may'` (the server may carry it out when
+ * it reads it: a put, a shutdown), `'take'` (a get's: it takes nothing, what the server hands over
+ * later is given back) or `'none'` (a read).
  */
-export function noReplyError(queue: string | null, what: string, mayTakeEffect: boolean): NoReply {
+export type ReplyEffect = 'may' | 'take' | 'none';
+
+const CONSEQUENCE: Record<ReplyEffect, string> = {
+  may: 'it may still be carried out when the server reads it: check before doing it again',
+  take: 'nothing was taken (a message the server hands over later is given back to the queue)',
+  none: 'nothing was changed',
+};
+
+/**
+ * The error of a call whose command got no reply in time. `what`: the call ("a put"); `handle`:
+ * whether it was a call on an open handle (which works on once the server answers).
+ */
+export function noReplyError(queue: string | null, what: string, effect: ReplyEffect, handle = true): NoReply {
   return (waitedMs) =>
     new QueueNoReplyError(
-      `${queue === null ? '' : `queue '${queue}': `}the Redis server did not answer ${what} within ${waitedMs} ms (stopped, overloaded or cut off); ${
-        mayTakeEffect
-          ? 'it may still be carried out when the server reads it: check before doing it again'
-          : 'nothing was taken or changed (a message the server hands over later is given back to the queue)'
-      }. The handle works again once the server answers`,
-      mayTakeEffect,
+      `${queue === null ? '' : `queue '${queue}': `}the Redis server did not answer ${what} within ${waitedMs} ms (stopped, overloaded or cut off); ${CONSEQUENCE[effect]}${handle ? '. The handle works again once the server answers' : ''}`,
+      effect === 'may',
       waitedMs,
     );
 }
