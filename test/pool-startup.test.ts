@@ -4,11 +4,17 @@
 // worker's thread before the worker's own code runs (fixtures/pool/hang-preload.mjs), in every worker
 // or only in the first one spawned.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PoolStartupError, ProcessPool, type ProcessPool as Pool, WorkerStartupTimeoutError } from '../src/index.js';
+import {
+  PoolStartupError,
+  ProcessPool,
+  type ProcessPool as Pool,
+  Queue,
+  WorkerStartupTimeoutError,
+} from '../src/index.js';
 import { collect, lineReader, spawnNode } from './helpers.js';
 import { alive, fixture, gone, makePool, notePids, TASKS, until } from './pool-helpers.js';
 
@@ -158,6 +164,10 @@ describe('ProcessPool: workers that never finish starting', () => {
       }
       // (Its output pipes, inherited from the pool's process, close only once it is gone.)
       expect((await collect(child)).signal).toBe('SIGKILL');
+      // A SIGKILLed pool cannot unlink its two queues (`shm-queue gc` would); this test made them.
+      const prefix = `shm-queue.shmq-pool-${child.pid}-`;
+      for (const file of readdirSync('/dev/shm'))
+        if (file.startsWith(prefix)) Queue.unlink(file.slice('shm-queue.'.length));
     },
   );
 
