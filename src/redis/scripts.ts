@@ -125,6 +125,37 @@ local function gotten(meta, n, channel, full)
     wake(channel, 'room')
   end
 end
+-- A stream id as two numbers (ms, then sequence): ids compare as ms, then sequence.
+local function parseId(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+-- Deletes the stream entries ids (a list), already acknowledged. XDEL costs a walk over its node's
+-- deleted entries per id; when no entry older than the newest of them is still pending, every entry
+-- up to it is acknowledged (all were delivered: they are older than one that was), and one exact
+-- XTRIM MINID removes them in a single pass.
+local function deleteAcked(s, ids)
+  if #ids > 1 then
+    local hms, hseq = parseId(ids[1])
+    for i = 2, #ids do
+      local ms, seq = parseId(ids[i])
+      if ms > hms or (ms == hms and seq > hseq) then hms, hseq = ms, seq end
+    end
+    local p = redis.call('XPENDING', s, 'g')
+    local older = false
+    if p[1] > 0 then
+      local ms, seq = parseId(p[2])
+      older = ms < hms or (ms == hms and seq <= hseq)
+    end
+    if not older then
+      redis.call('XTRIM', s, 'MINID', '=', string.format('%.0f-%.0f', hms, hseq + 1))
+      return
+    end
+  end
+  for i = 1, #ids, 1000 do
+    redis.call('XDEL', s, unpack(ids, i, math.min(i + 999, #ids)))
+  end
+end
 -- Acknowledges and deletes ARGV[from..#ARGV] where consumer still holds them. Returns per id
 -- 1 = it did (now acknowledged and deleted), 0 = another consumer holds it now (it was claimed
 -- again), 2 = it is no longer in the stream at all; and how many were acknowledged.
@@ -137,11 +168,8 @@ local function ackIds(s, consumer, from)
     end
   else
     -- One range query for the whole batch: this consumer's pending entries between its lowest and
-    -- highest id (ids compare as ms, then sequence).
-    local function parse(id)
-      local dash = string.find(id, '-', 1, true)
-      return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-    end
+    -- highest id.
+    local parse = parseId
     local lo, hi = ARGV[from], ARGV[from]
     local lms, lseq = parse(lo)
     local hms, hseq = lms, lseq
@@ -174,10 +202,9 @@ local function ackIds(s, consumer, from)
     end
   end
   for i = 1, #owned, 1000 do
-    local chunk = {unpack(owned, i, math.min(i + 999, #owned))}
-    redis.call('XACK', s, 'g', unpack(chunk))
-    redis.call('XDEL', s, unpack(chunk))
+    redis.call('XACK', s, 'g', unpack(owned, i, math.min(i + 999, #owned)))
   end
+  deleteAcked(s, owned)
   return res, #owned
 end
 -- Delivers up to count messages to consumer, appending {id, payload, deliveries} to out. First,
@@ -332,10 +359,11 @@ export const ACK_SENT = script(
   `
 local n = 0
 for i = 2, #ARGV, 1000 do
-  local chunk = {unpack(ARGV, i, math.min(i + 999, #ARGV))}
-  n = n + redis.call('XACK', KEYS[2], 'g', unpack(chunk))
-  redis.call('XDEL', KEYS[2], unpack(chunk))
+  n = n + redis.call('XACK', KEYS[2], 'g', unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+deleteAcked(KEYS[2], ids)
 gotten(KEYS[1], n, ARGV[1], nil)
 return n`,
 );
