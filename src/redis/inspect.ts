@@ -8,8 +8,8 @@
 import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { CodecMismatchError, QueueNotFoundError } from '../errors.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
-import { connect, isCluster, isCommandTimeout, masters, type RedisClient, type RedisConnection } from './client.js';
-import { noReplyError, replyTimeoutOption } from './reply.js';
+import { isCluster, masters, type RedisClient, type RedisConnection } from './client.js';
+import { oneOffCall } from './reply.js';
 import { damagedQueueError, evalScript, readStats, type RedisQueueStats } from './stats.js';
 import { META_PATTERN, PEEK, ScriptStatus, nameOfMetaKey, queueKeys } from './scripts.js';
 
@@ -62,31 +62,14 @@ export interface RedisPeekResult {
   messages: RedisPeekedMessage[];
 }
 
-/**
- * Runs `fn` on a connection of its own to `options.redis`; a command not answered within the
- * `replyTimeout` option rejects the call with `QueueNoReplyError`. `queue`: the name for its message (null: every queue).
- */
-async function withClient<R>(
+/** A look at one queue (`queue`) or at all of them (null), on a connection of its own. */
+function withClient<R>(
   options: Record<string, unknown>,
   queue: string | null,
   fn: (client: RedisClient) => Promise<R>,
 ): Promise<R> {
-  const replyTimeout = replyTimeoutOption(options);
-  const client = connect(options['redis'] as RedisConnection, replyTimeout);
-  try {
-    return await fn(client);
-  } catch (error) {
-    throw isCommandTimeout(error)
-      ? noReplyError(
-          queue,
-          queue === null ? 'a look at its queues' : 'a look at the queue',
-          'none',
-          false,
-        )(replyTimeout)
-      : error;
-  } finally {
-    client.disconnect();
-  }
+  const what = queue === null ? 'a look at its queues' : 'a look at the queue';
+  return oneOffCall(options['redis'] as RedisConnection, options, { queue, what, effect: 'none' }, fn);
 }
 
 async function scanNames(client: RedisClient): Promise<string[]> {

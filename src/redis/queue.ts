@@ -35,6 +35,7 @@ import {
   QueueExistsError,
   QueueFullError,
   QueueIncompatibleError,
+  QueueNoReplyError,
   QueueNotFoundError,
   QueueShutdownError,
   TaskDoneError,
@@ -46,7 +47,6 @@ import { validateInteger, validateName, validateOptions, validateSignal, validat
 import {
   connect,
   isCluster,
-  isCommandTimeout,
   nodeConnection,
   serverFacts,
   subscriber,
@@ -59,6 +59,7 @@ import {
   NO_DEADLINE,
   ReplyWatch,
   noReplyError,
+  oneOffCall,
   replyTimeoutOption,
   type ReplyBound,
   type ReplyEffect,
@@ -249,7 +250,7 @@ async function checkServer(conn: RedisClient, name: string, replies: ReplyWatch)
   try {
     info = await replies.wait(conn.info(), NO_DEADLINE, noReplyError(name, 'the open', 'none', false));
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_QUEUE_NO_REPLY') throw error;
+    if (error instanceof QueueNoReplyError) throw error;
     if (error instanceof Error && error.name === 'ReplyError') return; // INFO refused (ACL)
     throw error; // the connection failed: the client's error, as for any call
   }
@@ -470,15 +471,10 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   static async unlink(name: string, options: RedisConnectOptions): Promise<boolean> {
     const valid = validateName(name);
     const opts = validateOptions(options, 'options', ['redis', 'replyTimeout']);
-    const conn = connect(requireRedis(opts), replyTimeoutOption(opts));
-    try {
-      const k = queueKeys(valid);
+    const k = queueKeys(valid);
+    return oneOffCall(requireRedis(opts), opts, { queue: valid, what: 'the unlink', effect: 'may' }, async (conn) => {
       return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead], [k.channel])) === 1;
-    } catch (error) {
-      throw isCommandTimeout(error) ? noReplyError(valid, 'the unlink', 'may', false)(replyTimeoutOption(opts)) : error;
-    } finally {
-      disconnectQuietly(conn);
-    }
+    });
   }
 
   /** Every queue on the server (or Cluster) with its stats, sorted by name (for `shm-queue ls --redis`). */

@@ -15,6 +15,7 @@
  */
 import { QueueNoReplyError } from '../errors.js';
 import { validateInteger } from '../validate.js';
+import { connect, isCommandTimeout, type RedisClient, type RedisConnection } from './client.js';
 
 /** Default `replyTimeout`: 15 s (as long as a shared-memory queue waits for a stalled lock). */
 export const DEFAULT_REPLY_TIMEOUT = 15_000;
@@ -170,5 +171,27 @@ export class ReplyWatch {
       else if (w.expiresAt < next) next = w.expiresAt;
     }
     if (next < Number.POSITIVE_INFINITY) this.#arm(next);
+  }
+}
+
+/**
+ * Runs `fn` on a short-lived connection to `target` (unlink, list, inspect, peek): every command not
+ * answered within the `replyTimeout` option rejects the call with `QueueNoReplyError` (`queue`,
+ * `what` and `effect` for its message; `queue` null: every queue). The connection is closed after.
+ */
+export async function oneOffCall<R>(
+  target: RedisConnection,
+  options: Record<string, unknown>,
+  call: { queue: string | null; what: string; effect: ReplyEffect },
+  fn: (client: RedisClient) => Promise<R>,
+): Promise<R> {
+  const replyTimeout = replyTimeoutOption(options);
+  const client = connect(target, replyTimeout);
+  try {
+    return await fn(client);
+  } catch (error) {
+    throw isCommandTimeout(error) ? noReplyError(call.queue, call.what, call.effect, false)(replyTimeout) : error;
+  } finally {
+    client.disconnect();
   }
 }
