@@ -336,5 +336,17 @@ describeRedis('RedisQueue across processes', () => {
     );
     expect(performance.now() - t).toBeLessThan(3000);
     await expect(RedisQueue.create('x', {} as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    // Every call that connects needs the option: none of them falls back to a server on localhost.
+    for (const call of [
+      () => RedisQueue.open('x', {} as never),
+      () => RedisQueue.unlink('x', {} as never),
+      () => RedisQueue.inspect('x', {} as never),
+      () => RedisQueue.peek('x', {} as never),
+      () => RedisQueue.list({} as never),
+    ])
+      await expect(call()).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARG_TYPE',
+        message: expect.stringContaining('options.redis'),
+      });
   });
 });

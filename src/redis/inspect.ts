@@ -8,7 +8,7 @@
 import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { CodecMismatchError, QueueNotFoundError } from '../errors.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
-import { isCluster, masters, type RedisClient, type RedisConnection } from './client.js';
+import { isCluster, masters, requireRedis, type RedisClient, type RedisConnection } from './client.js';
 import { oneOffCall } from './reply.js';
 import { damagedQueueError, evalScript, readStats, type RedisQueueStats } from './stats.js';
 import { META_PATTERN, PEEK, ScriptStatus, nameOfMetaKey, queueKeys } from './scripts.js';
@@ -69,7 +69,7 @@ function withClient<R>(
   fn: (client: RedisClient) => Promise<R>,
 ): Promise<R> {
   const what = queue === null ? 'a look at its queues' : 'a look at the queue';
-  return oneOffCall(options['redis'] as RedisConnection, options, { queue, what, effect: 'none' }, fn);
+  return oneOffCall(requireRedis(options), options, { queue, what, effect: 'none' }, fn);
 }
 
 async function scanNames(client: RedisClient): Promise<string[]> {

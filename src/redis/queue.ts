@@ -48,6 +48,7 @@ import {
   connect,
   isCluster,
   nodeConnection,
+  requireRedis,
   serverFacts,
   subscriber,
   warnIfEvicting,
@@ -208,19 +209,6 @@ interface Opened<T> {
   codec: Codec<T>;
   meta: Record<string, string>;
   replies: ReplyWatch;
-}
-
-function requireRedis(options: Record<string, unknown>): RedisConnection {
-  const r = options['redis'];
-  if (r === undefined || r === null) {
-    throw invalidArgType(
-      'options.redis',
-      "a Redis URL, a unix socket path, ioredis options, { cluster: nodes } or an ioredis client (e.g. { redis: 'redis://localhost:6379' })",
-      r,
-    );
-  }
-  if (typeof r !== 'string' && typeof r !== 'object') throw invalidArgType('options.redis', 'a string or an object', r);
-  return r as RedisConnection;
 }
 
 function notFound(name: string, unlinked = false): QueueNotFoundError {
