@@ -15,7 +15,6 @@
  */
 import { createRequire } from 'node:module';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import { invalidArgType } from '../errors.js';
 
 /** The stable `code` of a {@link RedisClientMissingError}. */
 export const REDIS_MISSING_CODE = 'ERR_SHM_QUEUE_REDIS_MISSING';
@@ -172,18 +171,4 @@ export function warnIfEvicting(facts: ServerFacts): void {
     `the Redis server's maxmemory-policy is '${policy}': when it reaches maxmemory it may evict a queue's keys, which loses messages or the whole queue. Set 'maxmemory-policy noeviction' (CONFIG SET maxmemory-policy noeviction, or in redis.conf): a full server then makes puts wait or fail with QueueFullError instead`,
     { code: EVICTION_WARNING_CODE, type: 'ShmQueueWarning' },
   );
-}
-
-/** The `redis` option of `options`, checked: every call that connects needs one (no default server). */
-export function requireRedis(options: Record<string, unknown>): RedisConnection {
-  const r = options['redis'];
-  if (r === undefined || r === null) {
-    throw invalidArgType(
-      'options.redis',
-      "a Redis URL, a unix socket path, ioredis options, { cluster: nodes } or an ioredis client (e.g. { redis: 'redis://localhost:6379' })",
-      r,
-    );
-  }
-  if (typeof r !== 'string' && typeof r !== 'object') throw invalidArgType('options.redis', 'a string or an object', r);
-  return r as RedisConnection;
 }

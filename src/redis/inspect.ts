@@ -8,8 +8,8 @@
 import { resolveCodec, type Codec, type CodecName } from '../codecs/index.js';
 import { CodecMismatchError, QueueNotFoundError } from '../errors.js';
 import { validateInteger, validateName, validateOptions } from '../validate.js';
-import { isCluster, masters, requireRedis, type RedisClient, type RedisConnection } from './client.js';
-import { oneOffCall } from './reply.js';
+import { isCluster, masters, type RedisClient, type RedisConnection } from './client.js';
+import { oneOffCall, requireRedis } from './reply.js';
 import { damagedQueueError, evalScript, readStats, type RedisQueueStats } from './stats.js';
 import { META_PATTERN, PEEK, ScriptStatus, nameOfMetaKey, queueKeys } from './scripts.js';
 

@@ -48,7 +48,6 @@ import {
   connect,
   isCluster,
   nodeConnection,
-  requireRedis,
   serverFacts,
   subscriber,
   warnIfEvicting,
@@ -62,6 +61,7 @@ import {
   noReplyError,
   oneOffCall,
   replyTimeoutOption,
+  requireRedis,
   type ReplyBound,
   type ReplyEffect,
 } from './reply.js';

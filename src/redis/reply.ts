@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { QueueNoReplyError } from '../errors.js';
+import { QueueNoReplyError, invalidArgType } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { connect, isCommandTimeout, type RedisClient, type RedisConnection } from './client.js';
 
@@ -194,4 +194,22 @@ export async function oneOffCall<R>(
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * The `redis` option of `options`, checked: every call that connects needs one (no default server).
+ * Not in client.ts: that module must load nothing before ioredis, so that a missing ioredis is the
+ * error an import without it reports.
+ */
+export function requireRedis(options: Record<string, unknown>): RedisConnection {
+  const r = options['redis'];
+  if (r === undefined || r === null) {
+    throw invalidArgType(
+      'options.redis',
+      "a Redis URL, a unix socket path, ioredis options, { cluster: nodes } or an ioredis client (e.g. { redis: 'redis://localhost:6379' })",
+      r,
+    );
+  }
+  if (typeof r !== 'string' && typeof r !== 'object') throw invalidArgType('options.redis', 'a string or an object', r);
+  return r as RedisConnection;
 }
