@@ -14,7 +14,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { killAll, latencyOf, runExecutable, runProcesses, throughputOf } from './lib/harness.mjs';
+import { cpuDuring, killAll, latencyOf, runExecutable, runProcesses, throughputOf } from './lib/harness.mjs';
 import { pythonAvailable } from './lib/pool/scenarios.mjs';
 import { PEERS, SCENARIOS } from './lib/scenarios.mjs';
 import { barChart } from './lib/svg.mjs';
@@ -256,8 +256,24 @@ async function runCase(scenario, c, env) {
   }
   const ctx = context();
   try {
-    const results = await runProcesses(await c.procs(ctx), timing);
-    return scenario.metric === 'latency' ? latencyOf(results) : throughputOf(results);
+    // Redis scenarios: the CPU time the server and the case's own processes use per message in the
+    // measured window. On two cores they share, the clients' cost bounds the figures as much as the
+    // server's; with the clients on machines of their own, the server's alone does.
+    let cpu = null;
+    const onGo =
+      scenario.redis && redisServer
+        ? (go, pids) => (cpu = cpuDuring({ server: [redisServer.pid], clients: pids }, go.tWarm, go.tEnd))
+        : undefined;
+    const results = await runProcesses(await c.procs(ctx), timing, onGo);
+    if (scenario.metric === 'latency') return latencyOf(results);
+    const r = throughputOf(results);
+    if (cpu) {
+      const used = await cpu;
+      const messages = (r.msgsPerSec * timing.measureMs) / 1000;
+      r.serverUsPerMsg = (used.server * 1000) / messages;
+      r.clientUsPerMsg = (used.clients * 1000) / messages;
+    }
+    return r;
   } finally {
     ctx.close();
   }
@@ -295,6 +311,13 @@ function analyse(entry, def) {
         perRound: perRound.map((x) => (Number.isFinite(x) ? x : null)),
       });
     }
+  }
+  // Redis scenarios: how much less server CPU per message ours takes than the peer (theirs / ours).
+  if (entry.cases.some((c) => Number.isFinite(c.serverUsPerMsg))) {
+    entry.serverCost = (def?.targets ?? []).map((t) => {
+      const of = (id) => entry.cases.find((c) => c.id === id)?.serverUsPerMsg;
+      return { shm: t.shm, peer: t.peer, less: of(t.peer) / of(t.shm) };
+    });
   }
   for (const t of def?.targets ?? []) {
     const better = entry.ratios.find((x) => x.shm === t.shm && x.peer === t.peer)?.better ?? NaN;
@@ -415,6 +438,10 @@ async function measure() {
       };
       if (s.metric === 'latency') c.p99 = median(st.runs.map((r) => r?.p99));
       if (s.metric === 'bytes') c.msgsPerSec = median(st.runs.map((r) => r?.msgsPerSec));
+      if (s.redis) {
+        c.serverUsPerMsg = median(st.runs.map((r) => r?.serverUsPerMsg));
+        c.clientUsPerMsg = median(st.runs.map((r) => r?.clientUsPerMsg));
+      }
       if (st.skipped) c.skipped = st.skipped;
       if (st.errors.length) c.errors = st.errors;
       entry.cases.push(c);
@@ -487,6 +514,8 @@ for (const e of report.scenarios) {
   out();
   const head = latency ? ['case', 'p50 µs', 'p99 µs', 'p50 range'] : ['case', e.unit, 'range'];
   if (e.metric === 'bytes') head.push('msgs/s');
+  const cpuShown = e.cases.some((c) => Number.isFinite(c.serverUsPerMsg));
+  if (cpuShown) head.push('server CPU µs/msg', 'client CPU µs/msg');
   const ratioHead = peers.map((p) => `vs ${PEERS[p.peer]?.label ?? p.label}`);
   out(`| ${[...head, ...ratioHead].join(' | ')} |`);
   out(`|${[...head, ...ratioHead].map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`);
@@ -505,6 +534,8 @@ for (const e of report.scenarios) {
     const range = shown.runs > 1 && Number.isFinite(c.min) ? `${val(c.min)}–${val(c.max)}` : '';
     const cells = latency ? [name, val(c.value), val(c.p99), range] : [name, val(c.value), range];
     if (e.metric === 'bytes') cells.push(si(c.msgsPerSec));
+    if (cpuShown)
+      for (const v of [c.serverUsPerMsg, c.clientUsPerMsg]) cells.push(Number.isFinite(v) ? v.toFixed(1) : '—');
     if (c.skipped) cells[1] = `skipped: ${c.skipped}`;
     else if (!Number.isFinite(c.value)) cells[1] = 'FAILED';
     for (const p of peers)
@@ -519,6 +550,16 @@ for (const e of report.scenarios) {
     const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED';
     const shown = Number.isFinite(t.measured) ? `${t.measured.toFixed(2)}x` : '—';
     out(`- target ${e.id} ${t.text}: ${shown} (goal ${t.goal}) — ${verdict}`);
+  }
+  if (cpuShown) {
+    out(
+      '- CPU per message: the time redis-server (server) and all processes of the case (clients) ran inside the measured window, over the messages moved in it. Both share the two cores here; with the clients on machines of their own, the server alone bounds the rate.',
+    );
+    for (const x of e.serverCost ?? []) {
+      const label = (id) => e.cases.find((c) => c.id === id)?.label ?? id;
+      if (Number.isFinite(x.less))
+        out(`- server CPU per message, ${label(x.peer)} / ${label(x.shm)}: ${x.less.toFixed(2)}x`);
+    }
   }
   for (const c of e.cases)
     if (c.errors) out(`- ${c.label}: ${c.errors.length} failed run(s): ${c.errors[0].split('\n')[0]}`);

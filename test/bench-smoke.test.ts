@@ -7,36 +7,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeRedis } from './redis-server.js';
 
 const RUN = fileURLToPath(new URL('../bench/run.mjs', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'shm-queue-bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+/** Runs bench/run.mjs with `args` (and `--out dir`); resolves with its exit code and output. */
+function bench(args: string[], dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [RUN, ...args, '--out', dir], { timeout: 14_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 describe('bench harness (smoke)', () => {
   it('runs one scenario with one peer and writes results.json and results.svg', async () => {
-    const args = [
-      RUN,
-      '--only',
-      'S1',
-      '--cases',
-      'shm-sync,fork-json',
-      '--runs',
-      '1',
-      '--warm',
-      '50',
-      '--time',
-      '150',
-      '--no-micro',
-      '--out',
-      out,
-    ];
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        execFile(process.execPath, args, { timeout: 14_000 }, (error, stdout, stderr) =>
-          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        );
-      },
-    );
+    const args = ['--only', 'S1', '--cases', 'shm-sync,fork-json', '--runs', '1', '--warm', '50', '--time', '150'];
+    const { code, stdout, stderr } = await bench([...args, '--no-micro'], out);
     expect(code, stderr).toBe(0);
     expect(stdout).toContain('### S1');
     expect(stdout).toContain('target S1');
@@ -73,5 +62,29 @@ describe('bench harness (smoke)', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('S1: 64-byte messages');
     expect(svg.match(/<rect [^>]*class="(shm|peer)"/g)).toHaveLength(2);
+  }, 15_000);
+});
+
+describeRedis('bench harness, Redis scenario (smoke)', () => {
+  it('measures the CPU time per message of the server and of the clients', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shm-queue-bench-smoke-redis-'));
+    try {
+      const args = ['--only', 'R1', '--cases', 'redis,lpush', '--runs', '1', '--warm', '100', '--time', '400'];
+      const { code, stdout, stderr } = await bench([...args, '--no-micro'], dir);
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain('server CPU µs/msg');
+      const [r1] = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).scenarios;
+      expect(r1.cases.map((c: { id: string }) => c.id)).toEqual(['redis', 'lpush']);
+      for (const c of r1.cases) {
+        // Both sides do work for every message: neither figure can be zero or missing.
+        expect(c.serverUsPerMsg).toBeGreaterThan(0);
+        expect(c.clientUsPerMsg).toBeGreaterThan(0);
+        expect(c.runs[0]).toEqual(
+          expect.objectContaining({ serverUsPerMsg: c.serverUsPerMsg, clientUsPerMsg: c.clientUsPerMsg }),
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 15_000);
 });

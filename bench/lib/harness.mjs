@@ -1,6 +1,7 @@
 // The cross-process harness: starts the processes of one run, lines them up on a start signal,
 // collects their results, and turns them into one figure.
-import { fork, execFile } from 'node:child_process';
+import { execFile, execFileSync, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CLOCK_BASE, now } from './common.mjs';
 
@@ -84,14 +85,20 @@ function withTimeout(promise, ms, what, states) {
 /**
  * One run: starts `procs` ({ family, role, params }), waits until all are ready, gives them the
  * same warm-up end and run end on the machine's monotonic clock, and returns their results.
+ * `onGo(go, pids)`, when given, is called once the start signal is sent (with its instants and the
+ * processes' pids), e.g. to sample CPU time over the measured window (see cpuDuring).
  */
-export async function runProcesses(procs, { warmMs, measureMs }) {
+export async function runProcesses(procs, { warmMs, measureMs }, onGo) {
   const states = procs.map(start);
   try {
     await withTimeout(Promise.all(states.map((s) => s.ready)), 30_000, 'starting the processes', states);
     const t = now() + 5;
     const go = { type: 'go', tWarm: t + warmMs, tEnd: t + warmMs + measureMs };
     for (const s of states) s.child.send(go);
+    onGo?.(
+      go,
+      states.map((s) => s.child.pid),
+    );
     return await withTimeout(Promise.all(states.map((s) => s.result)), warmMs + measureMs + 20_000, 'the run', states);
   } finally {
     const running = (s) => s.child.exitCode === null && s.child.signalCode === null;
@@ -153,4 +160,46 @@ export function latencyOf(results) {
   const r = flatten(results).find((x) => typeof x.p50 === 'number');
   if (!r || !(r.samples > 0)) throw new Error('no round trip was measured');
   return { p50: r.p50, p90: r.p90, p99: r.p99, mean: r.mean, samples: r.samples };
+}
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, ms) process `pid` has used so far, from /proc; NaN once it is gone. */
+function cpuMsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (which may hold spaces) start at its closing ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU time (ms) every group of pids used between the instants `from` and `to` (the shared clock of
+ * now()): resolves `{ [group]: ms }` just after `to`. The kernel counts in ticks (10 ms), so the
+ * window should be long against that.
+ */
+export function cpuDuring(groups, from, to) {
+  const sample = () => Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.map(cpuMsOf)]));
+  return new Promise((resolve) => {
+    let first;
+    setTimeout(() => (first = sample()), Math.max(0, from - now()));
+    setTimeout(
+      () => {
+        const last = sample();
+        const used = {};
+        for (const [k, list] of Object.entries(last)) used[k] = list.reduce((a, v, i) => a + v - first[k][i], 0);
+        resolve(used);
+      },
+      Math.max(0, to - now()),
+    );
+  });
 }

@@ -24,7 +24,7 @@ function ping(path) {
   });
 }
 
-/** Starts the server in `dir`; resolves with { path, flush(), stop() }. */
+/** Starts the server in `dir`; resolves with { path, pid, flush(), stop() }. */
 export async function startRedisServer(dir) {
   const path = join(dir, 'redis.sock');
   const proc = spawn(
@@ -56,6 +56,8 @@ export async function startRedisServer(dir) {
   }
   return {
     path,
+    /** The server's pid (the bench reads its CPU time from /proc). */
+    pid: proc.pid,
     flush: () => execFileSync('redis-cli', ['-s', path, 'FLUSHALL'], { stdio: 'ignore' }),
     stop: () => {
       if (proc.exitCode === null) proc.kill('SIGKILL');
