@@ -259,3 +259,91 @@ export async function consumer(p, ctl) {
   }
   return rx.finish();
 }
+
+// ---------------------------------------------------------------------------------------------
+// One direction alone (bench/redis-bounds.mjs): how fast one loop of puts goes with nobody taking,
+// and one loop of gets on a queue filled beforehand with nobody putting. Both stop at the run's end
+// instant and count what they moved inside the measured window.
+
+/** Puts one at a time until the run ends, into a queue nobody takes from (no maxsize). */
+export async function putter(p, ctl) {
+  const buf = Buffer.alloc(p.size || 1, 0x5a);
+  let put;
+  let finish;
+  if (p.transport === 'redis') {
+    const q = await RedisQueue.open(p.name, { redis: p.redis });
+    put = (v) => q.put(v);
+    finish = () => q.close();
+  } else if (p.transport === 'bullmq') {
+    const { Queue: BullQueue } = await import('bullmq');
+    const q = new BullQueue(p.name, { connection: { path: p.redis } });
+    await q.waitUntilReady();
+    const opts = { removeOnComplete: true, removeOnFail: true };
+    put = (v) => q.add('m', p.kind === 'bytes' ? { b: toText(v) } : v, opts);
+    finish = () => q.close();
+  } else throw new Error(`putter: unknown transport ${p.transport}`);
+  const { tWarm, tEnd } = await ctl.ready();
+  const win = new Window(tWarm);
+  let seq = 0;
+  for (;;) {
+    await put(message(p, seq, buf));
+    if (++seq % 64 === 0) {
+      win.tick(seq);
+      if (now() >= tEnd) break;
+    }
+  }
+  const r = win.finish(seq);
+  await finish();
+  // Nobody receives: what the harness checks against `sent` is what this process moved.
+  return { ...r, sent: r.received };
+}
+
+/** Gets one at a time until the run ends, from a queue filled before the run (nobody puts). */
+export async function taker(p, ctl) {
+  let finish;
+  let result;
+  if (p.transport === 'redis') {
+    const q = await RedisQueue.open(p.name, { redis: p.redis });
+    const { tWarm, tEnd } = await ctl.ready();
+    const win = new Window(tWarm);
+    let n = 0;
+    for (;;) {
+      await q.get({ timeout: 10_000 });
+      if (++n % 64 === 0) {
+        win.tick(n);
+        if (now() >= tEnd) break;
+      }
+    }
+    result = win.finish(n);
+    finish = () => q.close();
+  } else if (p.transport === 'bullmq') {
+    const { Worker } = await import('bullmq');
+    let n = 0;
+    let win = null;
+    let tEnd = Infinity;
+    let stop;
+    const stopped = new Promise((resolve) => (stop = resolve));
+    const worker = new Worker(
+      p.name,
+      async () => {
+        if (++n % 64 !== 0 || !win) return;
+        win.tick(n);
+        if (now() >= tEnd && !result) {
+          result = win.finish(n);
+          stop(worker.close());
+        }
+      },
+      { connection: { path: p.redis, maxRetriesPerRequest: null }, autorun: false, removeOnComplete: { count: 0 } },
+    );
+    await worker.waitUntilReady();
+    const go = await ctl.ready();
+    win = new Window(go.tWarm);
+    tEnd = go.tEnd;
+    void worker.run();
+    finish = async () => await await stopped;
+  } else throw new Error(`taker: unknown transport ${p.transport}`);
+  await finish();
+  if (result.measured === 0) throw new Error(`taker (${p.transport}): the queue ran dry before the measured window`);
+  // Filled before the run, nobody sends: what the harness checks against `sent` is what this took.
+  return { ...result, sent: result.received };
+}
