@@ -97,7 +97,7 @@ async function round(
   name: string,
   later: Patch[],
 ): Promise<string[]> {
-  w.child.stdin?.write(JSON.stringify({ name, later }) + '\n');
+  w.child.stdin?.write(`${JSON.stringify({ name, later })}\n`);
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
     timer = setTimeout(

@@ -255,7 +255,7 @@ describe.each([
     expect(existsSync(join(installed, 'build'))).toBe(false);
     const r = ok(
       await run(
-        onlyNodeBin + '/node',
+        `${onlyNodeBin}/node`,
         ['-p', `require('node-gyp-build').path(${JSON.stringify(installed)})`],
         project,
         compilerFreeEnv(),
@@ -279,10 +279,10 @@ describe.each([
       console.log(JSON.stringify({ from: v.from, pid: v.pid, date: v.at instanceof Date, big: String(v.big), me: process.pid }));`;
     try {
       ok(
-        await run(onlyNodeBin + '/node', ['--input-type=module', '-e', producer], project, compilerFreeEnv()),
+        await run(`${onlyNodeBin}/node`, ['--input-type=module', '-e', producer], project, compilerFreeEnv()),
         'ESM producer',
       );
-      const r = ok(await run(onlyNodeBin + '/node', ['-e', consumer], project, compilerFreeEnv()), 'CommonJS consumer');
+      const r = ok(await run(`${onlyNodeBin}/node`, ['-e', consumer], project, compilerFreeEnv()), 'CommonJS consumer');
       const got = JSON.parse(r.stdout.trim()) as { from: string; pid: number; date: boolean; big: string; me: number };
       expect(got).toMatchObject({ from: 'esm', date: true, big: String(2n ** 70n) });
       expect(got.pid).not.toBe(got.me);

@@ -54,7 +54,14 @@ describeRedis('a RedisQueue whose keys another client changed', () => {
   afterAll(() => server?.stop());
 
   const damages: [string, (tag: string) => void, string[]][] = [
-    ['the stream replaced by a string', (t) => (server.cli('DEL', `${t}:s`), server.cli('SET', `${t}:s`, 'x')), []],
+    [
+      'the stream replaced by a string',
+      (t) => {
+        server.cli('DEL', `${t}:s`);
+        server.cli('SET', `${t}:s`, 'x');
+      },
+      [],
+    ],
     [
       'the consumer group destroyed',
       (t) => server.cli('XGROUP', 'DESTROY', `${t}:s`, 'g'),
@@ -63,7 +70,10 @@ describeRedis('a RedisQueue whose keys another client changed', () => {
     ['maxsize made a word', (t) => server.cli('HSET', `${t}:meta`, 'maxsize', 'lots'), ['get', 'getMany', 'qsize']],
     [
       'the meta hash replaced by a list',
-      (t) => (server.cli('DEL', `${t}:meta`), server.cli('RPUSH', `${t}:meta`, 'x')),
+      (t) => {
+        server.cli('DEL', `${t}:meta`);
+        server.cli('RPUSH', `${t}:meta`, 'x');
+      },
       [],
     ],
   ];

@@ -130,7 +130,9 @@ describe('robustness', () => {
 
   it('the native handle refuses typed arrays of the wrong kind instead of writing past them', () => {
     using q = Queue.create(uniqueName());
-    const handle = (q as unknown as { handle: { shiftMany: Function; pushMany: Function; push: Function } }).handle;
+    const handle = (
+      q as unknown as { handle: Record<'shiftMany' | 'pushMany' | 'push', (...args: unknown[]) => unknown> }
+    ).handle;
     q.putManySync(Array.from({ length: 16 }, (_, i) => i));
     expect(() => handle.shiftMany(0, 16, new Uint8Array(16), 0)).toThrow(TypeError);
     expect(() => handle.pushMany(Buffer.alloc(64), new Uint8Array(4), 4, 0)).toThrow(TypeError);

@@ -78,7 +78,7 @@ export function endCount(bytes) {
 
 /** The S2 message: a small object, as in the issue. */
 export function makeObject(i) {
-  return { id: i, name: 'item-' + i, tags: ['a', 'b'], value: i * 1.5 };
+  return { id: i, name: `item-${i}`, tags: ['a', 'b'], value: i * 1.5 };
 }
 export function checkObject(o, i) {
   return o.id === i && o.value === i * 1.5 && o.tags.length === 2 && o.name.length === 5 + String(i).length;

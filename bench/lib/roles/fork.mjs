@@ -174,7 +174,7 @@ export async function pingClient(p, ctl) {
   return samples.summary();
 }
 
-export function pingServer(p, ctl) {
+export function pingServer(_p, ctl) {
   return new Promise((resolve) => {
     const onMessage = (m) => {
       if (typeof m === 'string') process.send(m);

@@ -27,7 +27,6 @@ export async function producer(p, ctl) {
   const go = await ctl.ready();
   let acked = 0;
   let onAck = null;
-  let result;
   const done = new Promise((resolve, reject) => {
     w.on('message', (m) => {
       if (m.ack !== undefined) {
@@ -56,7 +55,7 @@ export async function producer(p, ctl) {
     if (now() >= go.tEnd) break;
   }
   w.postMessage({ end: seq });
-  result = await done;
+  const result = await done;
   await w.terminate();
   return { ...result, sent: seq };
 }
