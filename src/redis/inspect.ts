@@ -141,7 +141,7 @@ export async function peekRedisQueue(name: string, options: RedisPeekOptions): P
         throw new CodecMismatchError(`queue '${valid}' uses codec '${stats.codec}', not '${codec.name}'`);
     } else if (BUILTIN_CODECS.includes(stats.codec)) codec = resolveCodec(stats.codec as CodecName);
     const k = queueKeys(valid);
-    const reply = (await evalScript(client, PEEK, [k.meta, k.stream], [max], true)) as unknown[];
+    const reply = (await evalScript(client, PEEK, [k.meta, k.stream, k.back], [max], true)) as unknown[];
     if (Number(reply[0]) === ScriptStatus.NotFound)
       throw new QueueNotFoundError(`queue '${valid}' does not exist on this Redis`);
     const messages: RedisPeekedMessage[] = [];

@@ -290,7 +290,7 @@ async function openQueue<T>(
       evalScript(
         conn,
         OPEN,
-        [keys.meta, keys.stream],
+        [keys.meta, keys.stream, keys.back],
         [scriptMode, joinable ? 'joinable' : 'queue', codec.name, maxsize, maxmsg, vis, maxdel],
       ),
       NO_DEADLINE,
@@ -461,7 +461,7 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
     const opts = validateOptions(options, 'options', ['redis', 'replyTimeout']);
     const k = queueKeys(valid);
     return oneOffCall(requireRedis(opts), opts, { queue: valid, what: 'the unlink', effect: 'may' }, async (conn) => {
-      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead], [k.channel])) === 1;
+      return Number(await evalScript(conn, UNLINK, [k.meta, k.stream, k.dead, k.back], [k.channel])) === 1;
     });
   }
 
@@ -589,7 +589,14 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       const chunk = start === 0 && end === list.length ? list : list.slice(start, end);
       let n: number;
       try {
-        n = Number(await this.#wait(this.#run(PUT, [this.#keys.meta, this.#keys.stream], chunk), bound, what(), 'may'));
+        n = Number(
+          await this.#wait(
+            this.#run(PUT, [this.#keys.meta, this.#keys.stream, this.#keys.back], chunk),
+            bound,
+            what(),
+            'may',
+          ),
+        );
       } catch (error) {
         if (!isOutOfMemory(error)) throw error;
         // Refused before it ran (the put script is 'deny' in scripts.ts): nothing of the chunk went
@@ -763,8 +770,8 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
         return this.#received(got, takenAt, bound);
       }
     }
-    const taken = this.#run(TAKE, [k.meta, k.stream, k.dead], [this.consumer, max, k.channel], true).then((reply) =>
-      takeReply(reply as unknown[]),
+    const taken = this.#run(TAKE, [k.meta, k.stream, k.dead, k.back], [this.consumer, max, k.channel], true).then(
+      (reply) => takeReply(reply as unknown[]),
     );
     const { status, got } = await this.#wait(taken, bound, 'a get', 'take', (late) => this.#giveBack(late.got));
     if (status === ScriptStatus.Shutdown) throw new QueueShutdownError(`queue '${this.name}' is shut down and drained`);
@@ -1003,7 +1010,9 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
 
   async #nack(got: Delivery[]): Promise<number> {
     const k = this.#keys;
-    return Number(await this.#run(NACK, [k.meta, k.stream], [this.consumer, k.channel, ...got.map((d) => d.id)]));
+    return Number(
+      await this.#run(NACK, [k.meta, k.stream, k.back], [this.consumer, k.channel, ...got.map((d) => d.id)]),
+    );
   }
 
   #message(value: T, d: Delivery): RedisMessage<T> {
@@ -1064,12 +1073,18 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
   // Inspecting, shutting down, closing.
 
   /**
-   * Messages waiting for a consumer, across all processes (delivered, unacknowledged ones
-   * excluded), plus those this handle received and holds for its next gets (see getMany).
+   * Messages waiting for a consumer, across all processes: not delivered yet, or given back
+   * (`nack()`; delivered, unacknowledged ones excluded), plus those this handle received and holds
+   * for its next gets (see getMany).
    */
   async qsize(): Promise<number> {
     const n = Number(
-      await this.#wait(this.#run(SIZE, [this.#keys.meta, this.#keys.stream], []), NO_DEADLINE, 'qsize()', 'none'),
+      await this.#wait(
+        this.#run(SIZE, [this.#keys.meta, this.#keys.stream, this.#keys.back], []),
+        NO_DEADLINE,
+        'qsize()',
+        'none',
+      ),
     );
     if (n === ScriptStatus.NotFound) throw notFound(this.name, true);
     return n + this.#carry.length;
@@ -1116,7 +1131,11 @@ export class RedisQueue<T = unknown> implements AsyncQueue<T> {
       throw invalidArgType('options.immediate', 'of type boolean', immediate);
     const n = Number(
       await this.#wait(
-        this.#run(SHUTDOWN, [this.#keys.meta, this.#keys.stream], [immediate ? '1' : '0', this.#keys.channel]),
+        this.#run(
+          SHUTDOWN,
+          [this.#keys.meta, this.#keys.stream, this.#keys.back],
+          [immediate ? '1' : '0', this.#keys.channel],
+        ),
         NO_DEADLINE,
         'shutdown()',
         'may',

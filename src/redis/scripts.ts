@@ -9,8 +9,10 @@
  *   put waits for room: the next acknowledgement clears it and publishes 'room'); nextclaim (ms) and
  *   claimcur (XAUTOCLAIM cursor): when the takes look for messages to reclaim next, and from where.
  * - `{shmq:NAME}:s`     stream of messages (one field `d`: the encoded bytes), consumer group `g`.
- *   Messages waiting for a consumer = XLEN - the group's pending count (messages are acknowledged
- *   and deleted together, so every pending entry is still in the stream).
+ *   Messages waiting for a consumer = XLEN - the group's pending count + the given-back ones
+ *   (messages are acknowledged and deleted together, so every pending entry is still in the stream).
+ * - `{shmq:NAME}:back`  set of the ids given back (nacked) and not delivered again yet: still
+ *   pending in the group (a nack makes them claimable at once), but waiting for a consumer.
  * - `{shmq:NAME}:dead`  dead-letter stream (fields d, id, deliveries, consumer).
  * - channel `{shmq:NAME}:ev` messages: 'room', 'ready', 'done', 'shutdown', 'unlink'.
  *
@@ -23,6 +25,8 @@ export interface QueueKeys {
   readonly meta: string;
   readonly stream: string;
   readonly dead: string;
+  /** Ids given back and not delivered again yet (see the data model above). */
+  readonly back: string;
   readonly channel: string;
 }
 
@@ -31,7 +35,7 @@ export const hashTag = (name: string): string => `{shmq:${name}}`;
 
 export function queueKeys(name: string): QueueKeys {
   const tag = hashTag(name);
-  return { meta: `${tag}:meta`, stream: `${tag}:s`, dead: `${tag}:dead`, channel: `${tag}:ev` };
+  return { meta: `${tag}:meta`, stream: `${tag}:s`, dead: `${tag}:dead`, back: `${tag}:back`, channel: `${tag}:ev` };
 }
 
 /** SCAN pattern matching every queue's meta key. */
@@ -82,7 +86,7 @@ function script(name: string, keys: number, oom: OomMode, body: string): Script 
 export const CLAIM_EVERY_MS = 100;
 
 /**
- * Helpers shared by the scripts. `queued(s)`: messages waiting for a consumer. `ackIds`:
+ * Helpers shared by the scripts. `queued(s, back)`: messages waiting for a consumer. `ackIds`:
  * acknowledge and delete. `take`: deliver. `gotten`: count acknowledged messages and wake a put
  * that waits for room.
  */
@@ -100,7 +104,8 @@ local function pending(s)
   end
   return 0
 end
-local function queued(s) return redis.call('XLEN', s) - pending(s) end
+-- Waiting = not delivered yet (in the stream, not pending) + given back (pending, but claimable at once).
+local function queued(s, back) return redis.call('XLEN', s) - pending(s) + redis.call('SCARD', back) end
 local function finish(meta, n, channel)
   if n <= 0 then return end
   local left = redis.call('HINCRBY', meta, 'unfinished', -n)
@@ -212,13 +217,20 @@ end
 -- visibility timeout by a consumer (XAUTOCLAIM, resumed from its cursor); over maxdel deliveries
 -- they move to the dead-letter stream instead. Then new ones. m = HMGET meta shutdown, vis, maxdel,
 -- kind, nextclaim, claimcur. Returns how many.
-local function take(meta, s, dead, consumer, channel, count, m, out)
+local function take(meta, s, dead, back, consumer, channel, count, m, out)
   local got = 0
   local now = nowMs()
   if now >= tonumber(m[5] or '0') then
     local maxdel = tonumber(m[3])
     local r = redis.call('XAUTOCLAIM', s, 'g', consumer, m[2], m[6] or '0-0', 'COUNT', count)
     redis.call('HSET', meta, 'claimcur', r[1])
+    -- Claimed (or found deleted): no longer given back, whichever they were.
+    local claimed = {}
+    for _, e in ipairs(r[2]) do claimed[#claimed + 1] = e[1] end
+    for _, id in ipairs(r[3] or {}) do claimed[#claimed + 1] = id end
+    for i = 1, #claimed, 1000 do
+      redis.call('SREM', back, unpack(claimed, i, math.min(i + 999, #claimed)))
+    end
     -- Cursor back at the start: every pending entry was looked at; not again for a while.
     if r[1] == '0-0' then redis.call('HSET', meta, 'nextclaim', now + ${CLAIM_EVERY_MS}) end
     local deadCount = 0
@@ -253,12 +265,12 @@ local function take(meta, s, dead, consumer, channel, count, m, out)
 end`;
 
 /**
- * KEYS meta, stream. ARGV mode ('create' | 'open' | 'either'), then for a create: kind, codec,
+ * KEYS meta, stream, back. ARGV mode ('create' | 'open' | 'either'), then for a create: kind, codec,
  * maxsize, maxmsg, vis, maxdel. Returns {created (1/0), HGETALL meta...} or {Exists} / {NotFound}.
  */
 export const OPEN = script(
   'open',
-  2,
+  3,
   'allow-oom',
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -269,7 +281,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 if ARGV[1] == 'open' then return {${ScriptStatus.NotFound}} end
 local t = redis.call('TIME')
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('XGROUP', 'CREATE', KEYS[2], 'g', '0', 'MKSTREAM')
 redis.call('HSET', KEYS[1], 'v', ${FORMAT_VERSION}, 'kind', ARGV[2], 'codec', ARGV[3], 'maxsize', ARGV[4],
   'maxmsg', ARGV[5], 'vis', ARGV[6], 'maxdel', ARGV[7], 'created', t[1] * 1000 + math.floor(t[2] / 1000),
@@ -280,12 +292,12 @@ return all`,
 );
 
 /**
- * Bounded put, atomic: KEYS meta, stream. ARGV payloads. Puts as many as fit (all when
+ * Bounded put, atomic: KEYS meta, stream, back. ARGV payloads. Puts as many as fit (all when
  * maxsize is 0) and returns how many; 0 when full (and raises the 'full' flag); or a status.
  */
 export const PUT = script(
   'put',
-  2,
+  3,
   'deny',
   `
 local m = redis.call('HMGET', KEYS[1], 'shutdown', 'maxsize', 'kind')
@@ -294,8 +306,8 @@ if m[1] ~= 'none' then return ${ScriptStatus.Shutdown} end
 local n = #ARGV
 local maxsize = tonumber(m[2])
 if maxsize > 0 and redis.call('XLEN', KEYS[2]) + n > maxsize then
-  -- Only near the limit is the exact count needed (waiting = XLEN - pending <= XLEN).
-  local room = maxsize - queued(KEYS[2])
+  -- Only near the limit is the exact count needed (waiting = XLEN - pending + given back <= XLEN).
+  local room = maxsize - queued(KEYS[2], KEYS[3])
   if room < n then
     -- Not all fit: a put waits for the rest, so the next acknowledgement publishes 'room'.
     redis.call('HSET', KEYS[1], 'full', '1')
@@ -312,20 +324,20 @@ return n`,
 const TAKE_FIELDS = `'shutdown', 'vis', 'maxdel', 'kind', 'nextclaim', 'claimcur'`;
 
 /**
- * Non-blocking take: KEYS meta, stream, dead. ARGV consumer, count, channel. Reclaims
+ * Non-blocking take: KEYS meta, stream, dead, back. ARGV consumer, count, channel. Reclaims
  * (see take above), then reads new messages. Returns {0, id, payload, deliveries, ...}, {Shutdown}
  * once shut down and drained, or {NotFound}. The messages stay pending (delivered to `consumer`)
  * until acknowledged.
  */
 export const TAKE = script(
   'take',
-  3,
+  4,
   'allow-oom',
   `
 local m = redis.call('HMGET', KEYS[1], ${TAKE_FIELDS})
 if not m[1] then return {${ScriptStatus.NotFound}} end
 local out = {0}
-local got = take(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3], tonumber(ARGV[2]), m, out)
+local got = take(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3], tonumber(ARGV[2]), m, out)
 if got == 0 and m[1] ~= 'none' then return {${ScriptStatus.Shutdown}} end
 return out`,
 );
@@ -369,13 +381,14 @@ return n`,
 );
 
 /**
- * Give back: KEYS meta, stream. ARGV consumer, channel, ids. Messages pending for `consumer` become
- * claimable at once (their idle time is set past the visibility timeout); their delivery count
- * is kept and grows by one when they are delivered again. Returns how many were given back.
+ * Give back: KEYS meta, stream, back. ARGV consumer, channel, ids. Messages pending for `consumer`
+ * become claimable at once (their idle time is set past the visibility timeout) and count as
+ * waiting again; their delivery count is kept and grows by one when they are delivered again.
+ * Returns how many were given back.
  */
 export const NACK = script(
   'nack',
-  2,
+  3,
   'allow-oom',
   `
 local vis = tonumber(redis.call('HGET', KEYS[1], 'vis') or '0')
@@ -385,6 +398,7 @@ for i = 3, #ARGV do
   local p = redis.call('XPENDING', KEYS[2], 'g', id, id, 1, ARGV[1])
   if #p == 1 then
     redis.call('XCLAIM', KEYS[2], 'g', ARGV[1], 0, id, 'IDLE', vis + 1000, 'JUSTID')
+    redis.call('SADD', KEYS[3], id)
     n = n + 1
   end
 end
@@ -397,12 +411,13 @@ return n`,
 );
 
 /**
- * Shutdown: KEYS meta, stream. ARGV immediate ('1'/'0'), channel. Immediate discards the messages
- * not yet delivered (counted as done for join). Returns how many were discarded, or a status.
+ * Shutdown: KEYS meta, stream, back. ARGV immediate ('1'/'0'), channel. Immediate discards the
+ * messages waiting (not yet delivered, or given back; counted as done for join). Returns how many
+ * were discarded, or a status.
  */
 export const SHUTDOWN = script(
   'shutdown',
-  2,
+  3,
   'allow-oom',
   `
 local m = redis.call('HMGET', KEYS[1], 'shutdown', 'kind')
@@ -421,6 +436,13 @@ if ARGV[1] == '1' then
     discarded = discarded + #ids
   end
   redis.call('XGROUP', 'DELCONSUMER', KEYS[2], 'g', '__shmq_discard')
+  local back = redis.call('SMEMBERS', KEYS[3])
+  for i = 1, #back, 1000 do
+    local ids = {unpack(back, i, math.min(i + 999, #back))}
+    discarded = discarded + redis.call('XACK', KEYS[2], 'g', unpack(ids))
+    redis.call('XDEL', KEYS[2], unpack(ids))
+  end
+  redis.call('DEL', KEYS[3])
   if m[2] == 'joinable' then finish(KEYS[1], discarded, ARGV[2]) end
 elseif m[1] == 'none' then
   redis.call('HSET', KEYS[1], 'shutdown', 'graceful')
@@ -443,23 +465,24 @@ if left == 0 then wake(ARGV[1], 'done') end
 return left`,
 );
 
-/** KEYS meta, stream. Returns the messages waiting for a consumer, or a status. */
+/** KEYS meta, stream, back. Returns the messages waiting for a consumer, or a status. */
 export const SIZE = script(
   'size',
-  2,
+  3,
   'no-writes',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return ${ScriptStatus.NotFound} end
-return queued(KEYS[2])`,
+return queued(KEYS[2], KEYS[3])`,
 );
 
 /**
- * KEYS meta, stream, dead. Returns {HGETALL meta, then: 'messages', n, 'pending', n, 'deadLetters',
- * n, 'consumers', n, 'lastDeliveredId', id} or {} when the queue does not exist.
+ * KEYS meta, stream, dead, back. Returns {HGETALL meta, then: 'messages', n, 'pending', n,
+ * 'deadLetters', n, 'consumers', n, 'lastDeliveredId', id} or {} when the queue does not exist.
+ * Messages given back count as waiting ('messages'), not as 'pending'.
  */
 export const STATS = script(
   'stats',
-  3,
+  4,
   'no-writes',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
@@ -476,7 +499,8 @@ if ok then
   end
 end
 local len = redis.call('XLEN', KEYS[2])
-for _, v in ipairs({'messages', len - p, 'pending', p, 'deadLetters', redis.call('XLEN', KEYS[3]),
+local back = redis.call('SCARD', KEYS[4])
+for _, v in ipairs({'messages', len - p + back, 'pending', p - back, 'deadLetters', redis.call('XLEN', KEYS[3]),
   'consumers', consumers, 'lastDeliveredId', last}) do all[#all + 1] = v end
 return all`,
 );
@@ -508,25 +532,26 @@ end
 return removed`,
 );
 
-/** KEYS meta, stream, dead. ARGV channel. Deletes the queue; returns 1 if it existed. */
+/** KEYS meta, stream, dead, back. ARGV channel. Deletes the queue; returns 1 if it existed. */
 export const UNLINK = script(
   'unlink',
-  3,
+  4,
   'allow-oom',
   `
 local existed = redis.call('EXISTS', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 if existed == 1 then wake(ARGV[1], 'unlink') end
 return existed`,
 );
 
 /**
- * Peek: KEYS meta, stream. ARGV count. The next `count` messages a consumer would get (not yet
- * delivered), without taking them: {id, payload, ...}.
+ * Peek: KEYS meta, stream, back. ARGV count. The next `count` messages a consumer would get, without
+ * taking them: those given back first (the next take claims them), oldest first, then those not
+ * delivered yet: {0, id, payload, ...}.
  */
 export const PEEK = script(
   'peek',
-  2,
+  3,
   'no-writes',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {${ScriptStatus.NotFound}} end
@@ -537,8 +562,23 @@ if ok then
     for i = 1, #g, 2 do if g[i] == 'last-delivered-id' then last = g[i + 1] end end
   end
 end
-local r = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', ARGV[1])
+local count = tonumber(ARGV[1])
 local out = {0}
-for _, e in ipairs(r) do out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
+local back = redis.call('SMEMBERS', KEYS[3])
+table.sort(back, function(a, b)
+  local ams, aseq = parseId(a)
+  local bms, bseq = parseId(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end)
+for _, id in ipairs(back) do
+  if (#out - 1) / 2 >= count then break end
+  local e = redis.call('XRANGE', KEYS[2], id, id)[1]
+  if e then out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
+end
+local left = count - (#out - 1) / 2
+if left > 0 then
+  local r = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', left)
+  for _, e in ipairs(r) do out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
+end
 return out`,
 );

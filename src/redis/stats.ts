@@ -53,7 +53,10 @@ export function damagedQueueError(
 
 /** What {@link RedisQueue.stats} reports. */
 export interface RedisQueueStats extends AsyncQueueStats {
-  /** Messages delivered to a consumer and not yet acknowledged (in flight, or held by a dead consumer). */
+  /**
+   * Messages delivered to a consumer and neither acknowledged nor given back (in flight, or held by
+   * a dead consumer until its visibility timeout lapses); given-back ones count in `messages`.
+   */
   pending: number;
   /** Messages in the dead-letter stream. */
   deadLetters: number;
@@ -106,7 +109,7 @@ export async function evalScript(
 /** Reads a queue's stats with one script call; null when it does not exist. */
 export async function readStats(client: RedisClient, name: string): Promise<RedisQueueStats | null> {
   const k = queueKeys(name);
-  const reply = (await evalScript(client, STATS, [k.meta, k.stream, k.dead], [])) as unknown[];
+  const reply = (await evalScript(client, STATS, [k.meta, k.stream, k.dead, k.back], [])) as unknown[];
   if (reply.length === 0) return null;
   const m = pairs(reply);
   const num = (f: string): number => Number(m[f] ?? 0);
