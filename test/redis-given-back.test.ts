@@ -102,4 +102,33 @@ describeRedis('messages given back count as waiting', () => {
     await q.close();
     await RedisQueue.unlink(name, { redis });
   });
+
+  it('ids another client added to the given-back set: the counts stay within what is pending, peek and an immediate shutdown skip them', async () => {
+    const name = uniqueName('r-back-hostile');
+    const q = await RedisQueue.create(name, { redis });
+    await q.putMany(['a', 'b']);
+    server.cli('SADD', `{shmq:${name}}:back`, 'garbage', '99999999999999999999999-1', '', '1-1');
+    const r = await runRedisNode(
+      `const q = await RedisQueue.open(ARGS.name, { redis: ARGS.redis });
+       const s = await q.stats();
+       const peek = await RedisQueue.peek(ARGS.name, { redis: ARGS.redis });
+       const out = { qsize: await q.qsize(), messages: s.messages, pending: s.pending, peek: peek.messages.map((m) => m.value) };
+       out.discarded = await q.shutdown({ immediate: true }).then(() => 'ok', (e) => e.code ?? e.message);
+       let code; try { await q.get({ timeout: 500 }); } catch (e) { code = e.code; }
+       out.after = code;
+       console.log(JSON.stringify(out));
+       await q.close();`,
+      { name, redis },
+    );
+    expect(okJson(r)).toEqual({
+      qsize: 2,
+      messages: 2,
+      pending: 0,
+      peek: ['a', 'b'],
+      discarded: 'ok',
+      after: 'ERR_QUEUE_SHUTDOWN',
+    });
+    await q.close();
+    await RedisQueue.unlink(name, { redis });
+  });
 });

@@ -69,6 +69,16 @@ describeRedis('a RedisQueue whose keys another client changed', () => {
     ],
     ['maxsize made a word', (t) => server.cli('HSET', `${t}:meta`, 'maxsize', 'lots'), ['get', 'getMany', 'qsize']],
     [
+      'the given-back set replaced by a string',
+      (t) => server.cli('SET', `${t}:back`, 'x'),
+      ['put', 'putMany', 'get', 'getMany'],
+    ],
+    [
+      'the claim cursor made a word',
+      (t) => server.cli('HSET', `${t}:meta`, 'claimcur', 'nowhere'),
+      ['put', 'putMany', 'qsize'],
+    ],
+    [
       'the meta hash replaced by a list',
       (t) => {
         server.cli('DEL', `${t}:meta`);

@@ -104,8 +104,22 @@ local function pending(s)
   end
   return 0
 end
--- Waiting = not delivered yet (in the stream, not pending) + given back (pending, but claimable at once).
-local function queued(s, back) return redis.call('XLEN', s) - pending(s) + redis.call('SCARD', back) end
+-- Given back: pending, but claimable at once. Never more than are pending (the set is only ever
+-- written by these scripts; a stranger's members must not make the counts negative).
+local function givenBack(back, p) return math.min(redis.call('SCARD', back), p) end
+-- Waiting = not delivered yet (in the stream, not pending) + given back.
+local function queued(s, back)
+  local p = pending(s)
+  return redis.call('XLEN', s) - p + givenBack(back, p)
+end
+-- Members of the given-back set that read as stream ids (a stranger may have added others).
+local function backIds(back)
+  local ids = {}
+  for _, id in ipairs(redis.call('SMEMBERS', back)) do
+    if string.match(id, '^%d+%-%d+$') and #id <= 41 then ids[#ids + 1] = id end
+  end
+  return ids
+end
 local function finish(meta, n, channel)
   if n <= 0 then return end
   local left = redis.call('HINCRBY', meta, 'unfinished', -n)
@@ -436,11 +450,13 @@ if ARGV[1] == '1' then
     discarded = discarded + #ids
   end
   redis.call('XGROUP', 'DELCONSUMER', KEYS[2], 'g', '__shmq_discard')
-  local back = redis.call('SMEMBERS', KEYS[3])
-  for i = 1, #back, 1000 do
-    local ids = {unpack(back, i, math.min(i + 999, #back))}
-    discarded = discarded + redis.call('XACK', KEYS[2], 'g', unpack(ids))
-    redis.call('XDEL', KEYS[2], unpack(ids))
+  for _, id in ipairs(backIds(KEYS[3])) do
+    -- One id at a time: an id out of range (a stranger's) is skipped, not a failed shutdown.
+    local ok, n = pcall(redis.call, 'XACK', KEYS[2], 'g', id)
+    if ok and n == 1 then
+      redis.call('XDEL', KEYS[2], id)
+      discarded = discarded + 1
+    end
   end
   redis.call('DEL', KEYS[3])
   if m[2] == 'joinable' then finish(KEYS[1], discarded, ARGV[2]) end
@@ -499,7 +515,7 @@ if ok then
   end
 end
 local len = redis.call('XLEN', KEYS[2])
-local back = redis.call('SCARD', KEYS[4])
+local back = givenBack(KEYS[4], p)
 for _, v in ipairs({'messages', len - p + back, 'pending', p - back, 'deadLetters', redis.call('XLEN', KEYS[3]),
   'consumers', consumers, 'lastDeliveredId', last}) do all[#all + 1] = v end
 return all`,
@@ -564,7 +580,7 @@ if ok then
 end
 local count = tonumber(ARGV[1])
 local out = {0}
-local back = redis.call('SMEMBERS', KEYS[3])
+local back = backIds(KEYS[3])
 table.sort(back, function(a, b)
   local ams, aseq = parseId(a)
   local bms, bseq = parseId(b)
@@ -572,7 +588,8 @@ table.sort(back, function(a, b)
 end)
 for _, id in ipairs(back) do
   if (#out - 1) / 2 >= count then break end
-  local e = redis.call('XRANGE', KEYS[2], id, id)[1]
+  local ok, r = pcall(redis.call, 'XRANGE', KEYS[2], id, id)
+  local e = ok and r[1]
   if e then out[#out + 1] = e[1]; out[#out + 1] = e[2][2] end
 end
 local left = count - (#out - 1) / 2

@@ -11,9 +11,12 @@ import { STATS, queueKeys, type Script } from './scripts.js';
 /**
  * Server replies that mean a queue's keys were changed behind its back (by another client: a key
  * of another type, its consumer group destroyed, a counter that is not a number): the script
- * checked that the queue exists, so these are not a queue that was unlinked.
+ * checked that the queue exists, so these are not a queue that was unlinked. "Invalid stream ID":
+ * a stream id the scripts read from the queue's own keys (the claim cursor in meta) that another
+ * client overwrote; the ids a client sends are the server's own.
  */
-const DAMAGE_REPLY = /^(WRONGTYPE|NOGROUP)\b|user_script:\d+:|attempt to (compare|perform arithmetic)/;
+const DAMAGE_REPLY =
+  /^(WRONGTYPE|NOGROUP)\b|user_script:\d+:|attempt to (compare|perform arithmetic)|Invalid stream ID/;
 
 /** Server replies that mean its ACL refused the command (a key, a channel or a command). */
 const PERMISSION_REPLY = /^NOPERM\b|can't run this command|no permissions to/;
