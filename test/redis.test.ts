@@ -335,6 +335,12 @@ describeRedis('RedisQueue across processes', () => {
       /retries|ENOENT|ECONNREFUSED|closed/i,
     );
     expect(performance.now() - t).toBeLessThan(3000);
+    // The client's error says only that it gave up; its cause says why.
+    await expect(
+      RedisQueue.create(uniqueName('r-none'), { redis: `${server.dir}/no-such.sock` }),
+    ).rejects.toMatchObject({
+      cause: { code: 'ENOENT', message: expect.stringContaining('no-such.sock') },
+    });
     await expect(RedisQueue.create('x', {} as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     // Every call that connects needs the option: none of them falls back to a server on localhost.
     for (const call of [

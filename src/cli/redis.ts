@@ -12,6 +12,18 @@ import { help } from './help.js';
 import { bytesPreview, jsonValue, valuePreview } from './peek.js';
 
 /** The commands that take `--redis`. */
+/**
+ * The message of a failed call. ioredis' "Reached the max retries per request limit" means the
+ * server could not be reached; its `cause` (set by shm-queue/redis) says why.
+ */
+function describeFailure(error: unknown): string {
+  const e = error as { name?: unknown; message?: unknown; cause?: unknown } | null;
+  const cause = e?.cause instanceof Error ? e.cause.message : '';
+  if (e?.name === 'MaxRetriesPerRequestError' && cause !== '') return `cannot reach the server (${cause})`;
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  return cause === '' ? message : `${message} (${cause})`;
+}
+
 export const REDIS_COMMANDS: readonly string[] = ['ls', 'list', 'stat', 'peek'];
 
 /** Whether `args` (after the command) ask for a Redis server. */
@@ -66,7 +78,7 @@ export async function runRedis(command: string, args: string[], io: CliIO): Prom
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ERR_QUEUE_NOT_FOUND') io.err(`shm-queue ${name}: no queue '${queueName}' on ${shown(url)}`);
-    else io.err(`shm-queue ${name}: ${shown(url)}: ${e?.message ?? String(e)}`);
+    else io.err(`shm-queue ${name}: ${shown(url)}: ${describeFailure(e)}`);
     return EXIT_FAILURE;
   }
 }

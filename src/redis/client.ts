@@ -14,7 +14,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
-import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Command, Redis, RedisOptions } from 'ioredis';
 
 /** The stable `code` of a {@link RedisClientMissingError}. */
 export const REDIS_MISSING_CODE = 'ERR_SHM_QUEUE_REDIS_MISSING';
@@ -70,10 +70,37 @@ export type RedisConnection = string | RedisOptions | ClusterConnectionOptions |
 
 const SAFE = { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 } as const;
 
+/**
+ * Errors reach the caller through the rejected operation; without a listener ioredis would also
+ * print every reconnect failure to stderr. A command sent while the connection is down is rejected
+ * with an error that does not say why (ioredis' `MaxRetriesPerRequestError`: "Reached the max
+ * retries per request limit"): it gets the connection's last error as its `cause` (`connect
+ * ECONNREFUSED`, `ERR max number of clients reached`, ...). Commands sent while connected pay nothing.
+ */
 function quiet<C extends RedisClient>(client: C): C {
-  // Errors reach the caller through the rejected operation; without a listener ioredis would also
-  // print every reconnect failure to stderr.
-  client.on('error', () => {});
+  let why: Error | null = null;
+  client.on('error', (error: Error) => {
+    why = error;
+  });
+  client.on('ready', () => {
+    why = null;
+  });
+  const send = client.sendCommand.bind(client) as (command: Command, ...rest: unknown[]) => unknown;
+  const explained = (command: Command, ...rest: unknown[]): unknown => {
+    if (client.status !== 'ready') {
+      command.promise.catch((error: unknown) => {
+        if (
+          why !== null &&
+          error instanceof Error &&
+          error.cause === undefined &&
+          !(error instanceof ioredis.ReplyError)
+        )
+          Object.defineProperty(error, 'cause', { value: why, configurable: true, writable: true });
+      });
+    }
+    return send(command, ...rest);
+  };
+  (client as unknown as { sendCommand: typeof explained }).sendCommand = explained;
   return client;
 }
 
