@@ -16,6 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuDuring, killAll, runProcesses, throughputOf } from './lib/harness.mjs';
+import { commandLine } from './lib/common.mjs';
 import { startRedisServer } from './lib/redis-server.mjs';
 
 const USAGE = `usage: npm run bench:redis-bounds [-- --runs N --warm MS --time MS --kind bytes|object]
@@ -32,19 +33,7 @@ const { values: opts } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const positive = (v, name, dflt) => {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`--${name} must be a positive integer\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-};
+const { positive } = commandLine(opts, USAGE);
 const runs = positive(opts.runs, 'runs', 3);
 const timing = { warmMs: positive(opts.warm, 'warm', 4000), measureMs: positive(opts.time, 'time', 2000) };
 const kind = opts.kind ?? 'bytes';

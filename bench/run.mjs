@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuDuring, killAll, latencyOf, runExecutable, runProcesses, throughputOf } from './lib/harness.mjs';
+import { commandLine } from './lib/common.mjs';
 import { pythonAvailable } from './lib/pool/scenarios.mjs';
 import { PEERS, SCENARIOS } from './lib/scenarios.mjs';
 import { barChart } from './lib/svg.mjs';
@@ -49,19 +50,7 @@ const { values: opts } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (opts.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const positive = (v, name, dflt) => {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} must be a positive integer\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-};
+const { positive } = commandLine(opts, USAGE);
 const mode = opts.quick ? 'quick' : 'full';
 const timing = {
   runs: positive(opts.runs, 'runs', opts.quick ? 1 : 5),

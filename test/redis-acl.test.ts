@@ -5,26 +5,24 @@
 // refused wake-up leaves no work half done: shutdown, a waiting put and a blocked get still work,
 // only slower. Before, shutdown() as a user without PUBLISH shut the queue down and then rejected
 // with a ReplyError, and a get without XREADGROUP said the queue's keys were damaged.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { RedisQueue } from '../src/redis/index.js';
 import { collect, okJson, uniqueName } from './helpers.js';
-import { describeRedis, type RedisServer, runRedisNode, spawnRedisNode, startRedis } from './redis-server.js';
+import { describeRedis, redisForFile, runRedisNode, spawnRedisNode } from './redis-server.js';
 
 describeRedis('Redis ACLs', () => {
-  let server: RedisServer;
+  const server = redisForFile();
   const as = (username: string): { path: string; username: string; password: string } => ({
     path: server.url,
     username,
     password: 'pw',
   });
-  beforeAll(async () => {
-    server = await startRedis();
+  beforeAll(() => {
     server.cli('ACL', 'SETUSER', 'nopublish', 'on', '>pw', '~*', '&*', '+@all', '-publish');
     server.cli('ACL', 'SETUSER', 'otherkeys', 'on', '>pw', '~other:*', '&*', '+@all');
     server.cli('ACL', 'SETUSER', 'noreadgroup', 'on', '>pw', '~*', '&*', '+@all', '-xreadgroup');
     server.cli('ACL', 'SETUSER', 'nochannel', 'on', '>pw', '~*', 'resetchannels', '+@all');
   });
-  afterAll(() => server?.stop());
 
   it('without PUBLISH: shutdown works and ends a get blocked in another process; a waiting put resumes', async () => {
     const name = uniqueName('r-acl-pub');

@@ -3,10 +3,10 @@
 // 256). The trim must never take a message another consumer still holds: here one process holds the
 // oldest message (manual ack) while another drains the rest in batches; the held message survives,
 // its ack still finds it, and with nothing pending the batches leave an empty stream.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RedisQueue } from '../src/redis/index.js';
 import { lineReader, okJson, uniqueName } from './helpers.js';
-import { describeRedis, type RedisServer, runRedisNode, spawnRedisNode, startRedis } from './redis-server.js';
+import { describeRedis, redisForFile, runRedisNode, spawnRedisNode } from './redis-server.js';
 
 const DRAIN = `
 const q = await RedisQueue.open(ARGS.name, { redis: ARGS.redis });
@@ -19,11 +19,7 @@ console.log(JSON.stringify(got.map((v) => v.i)));
 `;
 
 describeRedis('batch acknowledgements', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(() => server?.stop());
+  const server = redisForFile();
 
   it('never delete a message another consumer still holds; with none held they leave an empty stream', async () => {
     const redis = server.url;

@@ -2,21 +2,20 @@
 // a separate process), against a private redis-server.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { RedisJoinableQueue, RedisQueue } from '../src/redis/index.js';
 import { type ChildResult, collect, uniqueName } from './helpers.js';
-import { describeRedis, type RedisServer, startRedis } from './redis-server.js';
+import { describeRedis, redisForFile } from './redis-server.js';
 
 const BIN = fileURLToPath(new URL('../bin/shm-queue.js', import.meta.url));
 const cli = (...args: string[]): Promise<ChildResult> =>
   collect(spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 20_000);
 
 describeRedis('shm-queue --redis', () => {
-  let server: RedisServer;
+  const server = redisForFile();
   let a: string;
   let b: string;
   beforeAll(async () => {
-    server = await startRedis();
     a = uniqueName('cli-a');
     b = uniqueName('cli-b');
     const qa = await RedisQueue.create(a, { redis: server.url, maxsize: 10, codec: 'json' });
@@ -27,7 +26,6 @@ describeRedis('shm-queue --redis', () => {
     await qb.shutdown();
     await qb.close();
   });
-  afterAll(() => server?.stop());
 
   it('ls lists the queues on the server, as a table and as JSON', async () => {
     const r = await cli('ls', '--redis', server.url);

@@ -2,19 +2,17 @@
 // consumer group until another take claims them, yet they wait for a consumer like any message
 // not delivered yet: qsize/empty/full, stats, peek, maxsize and an immediate shutdown must count
 // them so. Every step runs in a process of its own.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { RedisJoinableQueue, RedisQueue } from '../dist/redis/index.js';
 import { lineReader, okJson, uniqueName } from './helpers.js';
-import { describeRedis, type RedisServer, runRedisNode, spawnRedisNode, startRedis } from './redis-server.js';
+import { describeRedis, redisForFile, runRedisNode, spawnRedisNode } from './redis-server.js';
 
 describeRedis('messages given back count as waiting', () => {
-  let server: RedisServer;
+  const server = redisForFile();
   let redis: string;
-  beforeAll(async () => {
-    server = await startRedis();
+  beforeAll(() => {
     redis = server.url;
   });
-  afterAll(() => server?.stop());
 
   /** qsize, empty, full and stats of queue `name`, read by another process. */
   async function sizes(name: string): Promise<Record<string, unknown>> {

@@ -4,10 +4,10 @@
 // (ERR_QUEUE_CORRUPT with the server's reply as cause, ERR_MESSAGE_DECODE for a bad entry), never
 // an untyped ReplyError or a hang; other queues on the server are untouched, and unlink + create
 // gives a working queue again.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { RedisQueue } from '../src/redis/index.js';
 import { okJson, uniqueName } from './helpers.js';
-import { describeRedis, type RedisServer, runRedisNode, startRedis } from './redis-server.js';
+import { describeRedis, redisForFile, runRedisNode } from './redis-server.js';
 
 /** What another process sees when it runs each operation on the damaged queue. */
 const OPERATIONS = `
@@ -45,13 +45,11 @@ console.log(JSON.stringify(out));
 type Outcome = { ok?: true; name?: string; code?: string | null; cause?: string | null; message?: string; ms: number };
 
 describeRedis('a RedisQueue whose keys another client changed', () => {
-  let server: RedisServer;
+  const server = redisForFile();
   let redis: string;
-  beforeAll(async () => {
-    server = await startRedis();
+  beforeAll(() => {
     redis = server.url;
   });
-  afterAll(() => server?.stop());
 
   const damages: [string, (tag: string) => void, string[]][] = [
     [

@@ -4,11 +4,11 @@
 // consumers drain and users repair still runs: gets, taskDone, shutdown, unlink. A putMany is
 // refused whole or put whole per script call, so the counters stay exact. Before, puts rejected
 // with a bare ioredis ReplyError and shutdown() was refused.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serverFacts } from '../src/redis/client.js';
 import { RedisJoinableQueue, RedisQueue } from '../src/redis/index.js';
 import { collect, okJson, uniqueName } from './helpers.js';
-import { describeRedis, type RedisServer, runRedisNode, spawnRedisNode, startRedis } from './redis-server.js';
+import { describeRedis, redisForFile, runRedisNode, spawnRedisNode } from './redis-server.js';
 
 const FILL = `
 const q = await RedisJoinableQueue.open(ARGS.name, { redis: ARGS.redis });
@@ -26,11 +26,7 @@ console.log(JSON.stringify({ put, full, nowait }));
 `;
 
 describeRedis('a Redis server out of memory (maxmemory, noeviction)', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(() => server?.stop());
+  const server = redisForFile();
 
   it('puts fail or wait as for a full queue; gets, taskDone, shutdown and unlink still work; the counters stay exact', async () => {
     const redis = server.url;

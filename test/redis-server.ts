@@ -7,7 +7,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { type ChildResult, collect } from './helpers.js';
 
 /** file:// URLs of the built entries, for child processes. */
@@ -110,6 +110,38 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Runs redis-cli against it. */
   cli(...args: string[]): string;
+}
+
+/**
+ * The private redis-server of the `describe` block it is called in: started before its tests
+ * (beforeAll) and stopped after them (afterAll, also when a test failed). The object it returns
+ * stands for the server from the first test on; reading it before the server started throws.
+ */
+export function redisForFile(options: { aof?: boolean } = {}): RedisServer {
+  let started: RedisServer | undefined;
+  beforeAll(async () => {
+    started = await startRedis(options);
+  });
+  afterAll(() => started?.stop());
+  const live = (): RedisServer => {
+    if (started === undefined) throw new Error('the redis-server of this file is used before its beforeAll started it');
+    return started;
+  };
+  return {
+    get url() {
+      return live().url;
+    },
+    get dir() {
+      return live().dir;
+    },
+    get pid() {
+      return live().pid;
+    },
+    kill: (signal) => live().kill(signal),
+    restart: () => live().restart(),
+    stop: () => live().stop(),
+    cli: (...args) => live().cli(...args),
+  };
 }
 
 export async function startRedis(options: { aof?: boolean } = {}): Promise<RedisServer> {

@@ -2,20 +2,18 @@
 // whose consumer died, manual acknowledgement and dead letters, many producers and consumers,
 // shutdown wake-ups, inspection. (The API contract shared with shared memory is in
 // test/conformance/; the server restart and the Cluster have files of their own.)
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { RedisQueue } from '../src/redis/index.js';
 import { ACK_SENT } from '../src/redis/scripts.js';
 import { collect, lineReader, okJson, uniqueName } from './helpers.js';
-import { describeRedis, type RedisServer, runRedisNode, spawnRedisNode, startRedis } from './redis-server.js';
+import { describeRedis, redisForFile, runRedisNode, spawnRedisNode } from './redis-server.js';
 
 describeRedis('RedisQueue across processes', () => {
-  let server: RedisServer;
+  const server = redisForFile();
   let redis: string;
-  beforeAll(async () => {
-    server = await startRedis();
+  beforeAll(() => {
     redis = server.url;
   });
-  afterAll(() => server?.stop());
 
   it('a consumer killed after the server handed it a message: delivered again after the visibility timeout, exactly once', async () => {
     const name = uniqueName('r-kill');

@@ -16,6 +16,29 @@ export function now() {
 
 export { sleep };
 
+/**
+ * Command-line parsing shared by the bench scripts: `--help` prints `usage` and exits 0; the
+ * returned `positive(value, name, fallback)` reads an option that must be a positive integer
+ * (exit 2 with the usage otherwise).
+ */
+export function commandLine(opts, usage) {
+  if (opts.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return {
+    positive(v, name, fallback) {
+      if (v === undefined) return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        console.error(`--${name} must be a positive integer\n\n${usage}`);
+        process.exit(2);
+      }
+      return n;
+    },
+  };
+}
+
 /** The sequence number a byte message carries in its first 4 bytes (little-endian). */
 export function seqOf(bytes) {
   return (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
