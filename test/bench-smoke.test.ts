@@ -87,4 +87,27 @@ describeRedis('bench harness, Redis scenario (smoke)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 15_000);
+
+  it('bench:redis-bounds runs each direction alone beside the pair, for RedisQueue and BullMQ', async () => {
+    const bounds = fileURLToPath(new URL('../bench/redis-bounds.mjs', import.meta.url));
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          [bounds, '--runs', '1', '--warm', '100', '--time', '300'],
+          { timeout: 55_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      },
+    );
+    expect(code, stderr).toBe(0);
+    // One row per case, each with a rate, both CPU figures and a ratio to BullMQ's pair.
+    const rows = stdout.split('\n').filter((l) => /^\| (\*\*)?(RedisQueue|BullMQ)/.test(l));
+    expect(rows).toHaveLength(6);
+    for (const row of rows) expect(row).toMatch(/\| [\d.]+k? \|.*\| [\d.]+ \| [\d.]+ \| [\d.]+x \|$/);
+    expect(stdout).toMatch(
+      /cannot beat its slower direction alone: at most [\d.]+k? msgs\/s here, [\d.]+x BullMQ's pair/,
+    );
+  }, 60_000);
 });
