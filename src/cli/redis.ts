@@ -11,19 +11,19 @@ import { formatBytes, formatDuration, matcher, plural, table, time } from './for
 import { help } from './help.js';
 import { bytesPreview, jsonValue, valuePreview } from './peek.js';
 
-/** The commands that take `--redis`. */
 /**
  * The message of a failed call. ioredis' "Reached the max retries per request limit" means the
- * server could not be reached; its `cause` (set by shm-queue/redis) says why.
+ * server could not be reached; its `cause` (set by shm-queue/redis) says why. The queue's own
+ * errors already quote the server in their message.
  */
 function describeFailure(error: unknown): string {
   const e = error as { name?: unknown; message?: unknown; cause?: unknown } | null;
   const cause = e?.cause instanceof Error ? e.cause.message : '';
   if (e?.name === 'MaxRetriesPerRequestError' && cause !== '') return `cannot reach the server (${cause})`;
-  const message = typeof e?.message === 'string' ? e.message : String(error);
-  return cause === '' ? message : `${message} (${cause})`;
+  return typeof e?.message === 'string' ? e.message : String(error);
 }
 
+/** The commands that take `--redis`. */
 export const REDIS_COMMANDS: readonly string[] = ['ls', 'list', 'stat', 'peek'];
 
 /** Whether `args` (after the command) ask for a Redis server. */

@@ -75,7 +75,8 @@ const SAFE = { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 } a
  * print every reconnect failure to stderr. A command sent while the connection is down is rejected
  * with an error that does not say why (ioredis' `MaxRetriesPerRequestError`: "Reached the max
  * retries per request limit"): it gets the connection's last error as its `cause` (`connect
- * ECONNREFUSED`, `ERR max number of clients reached`, ...). Commands sent while connected pay nothing.
+ * ECONNREFUSED ...`, `connect ENOENT ...`, `write EPIPE` from a server at its `maxclients`, which
+ * closes new connections). Commands sent while connected pay nothing.
  */
 function quiet<C extends RedisClient>(client: C): C {
   let why: Error | null = null;
