@@ -16,7 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuDuring, killAll, runProcesses, throughputOf } from './lib/harness.mjs';
-import { commandLine } from './lib/common.mjs';
+import { commandLine, median, si } from './lib/common.mjs';
 import { startRedisServer } from './lib/redis-server.mjs';
 
 const USAGE = `usage: npm run bench:redis-bounds [-- --runs N --warm MS --time MS --kind bytes|object]
@@ -112,11 +112,6 @@ const CASES = [
   { transport: 'bullmq', shape: 'puts', label: 'BullMQ Queue.add alone' },
   { transport: 'bullmq', shape: 'gets', label: 'BullMQ Worker alone' },
 ];
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
-const si = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
 
 const started = Date.now();
 const load = os.loadavg().map((x) => x.toFixed(2));

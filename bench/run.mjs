@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuDuring, killAll, latencyOf, runExecutable, runProcesses, throughputOf } from './lib/harness.mjs';
-import { commandLine } from './lib/common.mjs';
+import { commandLine, median, si } from './lib/common.mjs';
 import { pythonAvailable } from './lib/pool/scenarios.mjs';
 import { PEERS, SCENARIOS } from './lib/scenarios.mjs';
 import { barChart } from './lib/svg.mjs';
@@ -128,13 +128,6 @@ function buildCpp(tmp, name) {
 // ---------------------------------------------------------------------------------------------
 // Formatting.
 
-function si(v) {
-  if (!(v > 0)) return '—';
-  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
-  if (v >= 1e6) return `${(v / 1e6).toFixed(v >= 1e7 ? 1 : 2)}M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(v >= 1e5 ? 0 : 1)}k`;
-  return v.toFixed(0);
-}
 const fmtUnit = (v, unit) =>
   unit === 'MB/s'
     ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} MB/s`
@@ -142,12 +135,6 @@ const fmtUnit = (v, unit) =>
       ? `${v.toFixed(1)} µs`
       : `${si(v)} msgs/s`;
 const ratio = (r) => (r > 0 && Number.isFinite(r) ? `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}x` : '—');
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const progress = (() => {
   const tty = process.stderr.isTTY;

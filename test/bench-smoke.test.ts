@@ -13,14 +13,21 @@ const RUN = fileURLToPath(new URL('../bench/run.mjs', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'shm-queue-bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-/** Runs bench/run.mjs with `args` (and `--out dir`); resolves with its exit code and output. */
-function bench(args: string[], dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a bench script (node `script` `args`); resolves with its exit code and output. */
+function node(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RUN, ...args, '--out', dir], { timeout: 14_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [script, ...args], { timeout: timeoutMs }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
+
+/** Runs bench/run.mjs with `args` (and `--out dir`). */
+const bench = (args: string[], dir: string) => node(RUN, [...args, '--out', dir], 14_000);
 
 describe('bench harness (smoke)', () => {
   it('runs one scenario with one peer and writes results.json and results.svg', async () => {
@@ -90,17 +97,7 @@ describeRedis('bench harness, Redis scenario (smoke)', () => {
 
   it('bench:redis-bounds runs each direction alone beside the pair, for RedisQueue and BullMQ', async () => {
     const bounds = fileURLToPath(new URL('../bench/redis-bounds.mjs', import.meta.url));
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        execFile(
-          process.execPath,
-          [bounds, '--runs', '1', '--warm', '100', '--time', '300'],
-          { timeout: 55_000 },
-          (error, stdout, stderr) =>
-            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        );
-      },
-    );
+    const { code, stdout, stderr } = await node(bounds, ['--runs', '1', '--warm', '100', '--time', '300'], 55_000);
     expect(code, stderr).toBe(0);
     // One row per case, each with a rate, both CPU figures and a ratio to BullMQ's pair.
     const rows = stdout.split('\n').filter((l) => /^\| (\*\*)?(RedisQueue|BullMQ)/.test(l));

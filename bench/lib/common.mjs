@@ -16,6 +16,23 @@ export function now() {
 
 export { sleep };
 
+/** A rate for a table: 1.23M, 45.6k, 336k; '—' for none. */
+export function si(v) {
+  if (!(v > 0)) return '—';
+  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
+  if (v >= 1e6) return `${(v / 1e6).toFixed(v >= 1e7 ? 1 : 2)}M`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(v >= 1e5 ? 0 : 1)}k`;
+  return v.toFixed(0);
+}
+
+/** The median of the finite values of `xs` (NaN when there are none). */
+export function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /**
  * Command-line parsing shared by the bench scripts: `--help` prints `usage` and exits 0; the
  * returned `positive(value, name, fallback)` reads an option that must be a positive integer

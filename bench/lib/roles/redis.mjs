@@ -102,6 +102,45 @@ async function ioredis() {
   return (await import('ioredis')).Redis;
 }
 
+/** A BullMQ `Queue` of the case and `add(value)`: one job per message, removed once completed. */
+async function bullProducer(p) {
+  const { Queue: BullQueue } = await import('bullmq');
+  const q = new BullQueue(p.name, { connection: { path: p.redis } });
+  await q.waitUntilReady();
+  const opts = { removeOnComplete: true, removeOnFail: true };
+  return { q, add: (v) => q.add('m', p.kind === 'bytes' ? { b: toText(v) } : v, opts) };
+}
+
+/**
+ * A BullMQ `Worker` of the case (default concurrency 1), ready but not running: `run()` starts it
+ * and resolves once it has closed. `take(value)` gets each job's message and returns true to stop:
+ * the worker then closes before that job completes, so that the completion fetches no next job.
+ */
+async function bullWorker(p, take) {
+  const { Worker } = await import('bullmq');
+  let stop;
+  const stopped = new Promise((resolve) => (stop = resolve));
+  let done = false;
+  const worker = new Worker(
+    p.name,
+    async (job) => {
+      if (done) throw new Error(`bullmq worker: job ${job.id} arrived after this worker stopped`);
+      if (take(p.kind === 'bytes' ? fromText(job.data.b) : job.data)) {
+        done = true;
+        stop(worker.close());
+      }
+    },
+    { connection: { path: p.redis, maxRetriesPerRequest: null }, autorun: false, removeOnComplete: { count: 0 } },
+  );
+  await worker.waitUntilReady();
+  return {
+    run: async () => {
+      void worker.run();
+      await stopped;
+    },
+  };
+}
+
 export async function producer(p, ctl) {
   const batchSize = p.transport.endsWith('batch') || p.transport === 'lpush-pipe' ? p.batch : 1;
   const bufs = Array.from({ length: batchSize }, () => Buffer.alloc(p.size || 1, 0x5a));
@@ -145,14 +184,10 @@ export async function producer(p, ctl) {
       break;
     }
     case 'bullmq': {
-      const { Queue: BullQueue } = await import('bullmq');
-      const q = new BullQueue(p.name, { connection: { path: p.redis } });
-      await q.waitUntilReady();
+      const { q, add } = await bullProducer(p);
       let n = 0;
-      const opts = { removeOnComplete: true, removeOnFail: true };
       put = async (vs) => {
-        const v = vs[0];
-        await q.add('m', p.kind === 'bytes' ? { b: toText(v) } : v, opts);
+        await add(vs[0]);
         if (++n >= 1024) {
           n = 0;
           while ((await q.getWaitingCount()) > HIGH_WATER) await sleep(1);
@@ -231,27 +266,10 @@ export async function consumer(p, ctl) {
       break;
     }
     case 'bullmq': {
-      const { Worker } = await import('bullmq');
-      let stop;
-      const stopped = new Promise((resolve) => (stop = resolve));
-      let done = false;
-      const worker = new Worker(
-        p.name,
-        async (job) => {
-          if (done) throw new Error(`bullmq worker: job ${job.id} arrived after this worker stopped`);
-          if (rx.take(p.kind === 'bytes' ? fromText(job.data.b) : job.data)) {
-            done = true;
-            // Closing before the job completes: the completion then fetches no next job.
-            stop(worker.close());
-          }
-        },
-        { connection: { path: p.redis, maxRetriesPerRequest: null }, autorun: false, removeOnComplete: { count: 0 } },
-      );
-      await worker.waitUntilReady();
+      const worker = await bullWorker(p, (v) => rx.take(v));
       const { tWarm } = await ctl.ready();
       rx = receiver(p, tWarm);
-      void worker.run();
-      await await stopped;
+      await worker.run();
       break;
     }
     default:
@@ -275,11 +293,8 @@ export async function putter(p, ctl) {
     put = (v) => q.put(v);
     finish = () => q.close();
   } else if (p.transport === 'bullmq') {
-    const { Queue: BullQueue } = await import('bullmq');
-    const q = new BullQueue(p.name, { connection: { path: p.redis } });
-    await q.waitUntilReady();
-    const opts = { removeOnComplete: true, removeOnFail: true };
-    put = (v) => q.add('m', p.kind === 'bytes' ? { b: toText(v) } : v, opts);
+    const { q, add } = await bullProducer(p);
+    put = add;
     finish = () => q.close();
   } else throw new Error(`putter: unknown transport ${p.transport}`);
   const { tWarm, tEnd } = await ctl.ready();
@@ -317,30 +332,20 @@ export async function taker(p, ctl) {
     result = win.finish(n);
     finish = () => q.close();
   } else if (p.transport === 'bullmq') {
-    const { Worker } = await import('bullmq');
     let n = 0;
     let win = null;
     let tEnd = Infinity;
-    let stop;
-    const stopped = new Promise((resolve) => (stop = resolve));
-    const worker = new Worker(
-      p.name,
-      async () => {
-        if (++n % 64 !== 0 || !win) return;
-        win.tick(n);
-        if (now() >= tEnd && !result) {
-          result = win.finish(n);
-          stop(worker.close());
-        }
-      },
-      { connection: { path: p.redis, maxRetriesPerRequest: null }, autorun: false, removeOnComplete: { count: 0 } },
-    );
-    await worker.waitUntilReady();
+    const worker = await bullWorker(p, () => {
+      if (++n % 64 !== 0 || !win) return false;
+      win.tick(n);
+      if (now() < tEnd) return false;
+      result = win.finish(n);
+      return true;
+    });
     const go = await ctl.ready();
     win = new Window(go.tWarm);
     tEnd = go.tEnd;
-    void worker.run();
-    finish = async () => await await stopped;
+    finish = () => worker.run();
   } else throw new Error(`taker: unknown transport ${p.transport}`);
   await finish();
   if (result.measured === 0) throw new Error(`taker (${p.transport}): the queue ran dry before the measured window`);
